@@ -1,0 +1,146 @@
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+/**
+ * The D1 schema: the single source of truth for `drizzle/` migrations
+ * (`npm run db:generate`). Every tenant-owned table carries `tenant_id`, and
+ * every query goes through `src/db/tenant.ts`, which adds it.
+ * Times are RFC 3339 strings in UTC, as the API shows them.
+ */
+
+export const tenants = sqliteTable('tenants', {
+  id: text('id').primaryKey(),
+  createdAt: text('created_at').notNull(),
+});
+
+export const flows = sqliteTable(
+  'flows',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    name: text('name').notNull(),
+    description: text('description'),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull(),
+    version: integer('version').notNull(),
+    /** Denormalised from `trigger` so triggers can find their flows with an index. */
+    triggerType: text('trigger_type').notNull(),
+    trigger: text('trigger', { mode: 'json' }).notNull(),
+    blocks: text('blocks', { mode: 'json' }).notNull(),
+    hookId: text('hook_id'),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [
+    index('flows_tenant_idx').on(t.tenantId, t.id),
+    index('flows_trigger_idx').on(t.triggerType, t.tenantId),
+    uniqueIndex('flows_hook_idx').on(t.hookId),
+  ],
+);
+
+/** Every saved definition of a flow; a run pins one. */
+export const flowVersions = sqliteTable(
+  'flow_versions',
+  {
+    flowId: text('flow_id').notNull(),
+    version: integer('version').notNull(),
+    tenantId: text('tenant_id').notNull(),
+    name: text('name').notNull(),
+    trigger: text('trigger', { mode: 'json' }).notNull(),
+    blocks: text('blocks', { mode: 'json' }).notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.flowId, t.version] })],
+);
+
+/** A flow's data key, wrapped by the master key whose id is `kekId`. */
+export const flowKeys = sqliteTable(
+  'flow_keys',
+  {
+    flowId: text('flow_id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    kekId: text('kek_id').notNull(),
+    wrappedKey: text('wrapped_key').notNull(),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [index('flow_keys_kek_idx').on(t.kekId)],
+);
+
+export const secrets = sqliteTable(
+  'secrets',
+  {
+    flowId: text('flow_id').notNull(),
+    name: text('name').notNull(),
+    tenantId: text('tenant_id').notNull(),
+    /** base64 of IV || AES-GCM ciphertext+tag. */
+    sealed: text('sealed').notNull(),
+    allowedHosts: text('allowed_hosts', { mode: 'json' }).$type<string[] | null>(),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.flowId, t.name] })],
+);
+
+export const variables = sqliteTable(
+  'variables',
+  {
+    flowId: text('flow_id').notNull(),
+    name: text('name').notNull(),
+    tenantId: text('tenant_id').notNull(),
+    value: text('value').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.flowId, t.name] })],
+);
+
+/** The run index: one row per run, updated at start and end; step detail lives in the run object. */
+export const runs = sqliteTable(
+  'runs',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    flowId: text('flow_id').notNull(),
+    flowVersion: integer('flow_version').notNull(),
+    status: text('status').notNull(),
+    triggerType: text('trigger_type').notNull(),
+    trigger: text('trigger', { mode: 'json' }).notNull(),
+    error: text('error'),
+    createdAt: text('created_at').notNull(),
+    startedAt: text('started_at'),
+    finishedAt: text('finished_at'),
+  },
+  (t) => [
+    index('runs_flow_idx').on(t.tenantId, t.flowId, t.id),
+    index('runs_status_idx').on(t.status, t.createdAt),
+  ],
+);
+
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    ts: text('ts').notNull(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    target: text('target').notNull(),
+  },
+  (t) => [index('audit_tenant_idx').on(t.tenantId, t.id)],
+);
+
+/** One row per (flow, trigger event): the queue and the scheduler insert it in the batch that creates the run. */
+export const triggerDedupe = sqliteTable('trigger_dedupe', {
+  key: text('key').primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  runId: text('run_id').notNull(),
+  createdAt: text('created_at').notNull(),
+});
+
+/** Single-use WebSocket tickets; only a hash of the ticket is stored. */
+export const liveTickets = sqliteTable('live_tickets', {
+  ticketHash: text('ticket_hash').primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  sub: text('sub').notNull(),
+  targetType: text('target_type').notNull(),
+  targetId: text('target_id').notNull(),
+  expiresAt: text('expires_at').notNull(),
+});

@@ -1,0 +1,28 @@
+import type { FlowHub } from './runs/flow-hub';
+import type { RunObject } from './runs/run-object';
+
+/** The Worker's bindings, as declared in wrangler.toml and `.dev.vars` / `wrangler secret put`. */
+export interface Env {
+  DB: D1Database;
+  UPLOADS: R2Bucket;
+  RUNS: DurableObjectNamespace<RunObject>;
+  FLOW_HUBS: DurableObjectNamespace<FlowHub>;
+  UPLOAD_EVENTS: Queue<unknown>;
+  ASSETS: Fetcher;
+
+  /** `development` enables the demo-token route, local upload events and loopback egress. */
+  ENVIRONMENT: string;
+  MAX_UPLOAD_BYTES?: string;
+
+  JWT_SECRET?: string;
+  JWT_JWKS_URL?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+
+  /** 32 random bytes, base64: wraps every flow key. */
+  MASTER_KEY?: string;
+  /** The master key before the current one, accepted for unwrapping during a rotation. */
+  MASTER_KEY_PREVIOUS?: string;
+}
+
+export const isDevelopment = (env: Pick<Env, 'ENVIRONMENT'>): boolean => env.ENVIRONMENT === 'development';

@@ -1,0 +1,126 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A small local HTTP server standing in for the outside world (a
+ * Postmark-like API). It records every request, so tests can assert exactly
+ * what a flow sent. Routes:
+ *
+ * - `POST /email`: Postmark-like success `{ To, SubmittedAt, MessageID, ErrorCode: 0, Message: "OK" }`.
+ * - `ANY /echo`: answers 200 with the request's method, path, headers and body as JSON, and
+ *   echoes every `x-echo-*` request header back as a response header.
+ * - `ANY /status/<code>`: answers that status with `{ status }`.
+ * - `ANY /flaky/<key>/<failures>/<code>`: the first `<failures>` calls for `<key>` answer `<code>`
+ *   (with `Retry-After` from `?retryAfter=`), later ones 200.
+ * - `ANY /slow/<ms>`: answers 200 after `<ms>` milliseconds.
+ * - `ANY /redirect?to=<url>`: 302 to `<url>`.
+ * - `GET /__requests?path=<prefix>`: the recorded requests (not recording itself); `DELETE /__requests` clears them.
+ */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  body: string;
+  at: number;
+}
+
+export interface FakeApi {
+  port: number;
+  url: string;
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+export async function startFakeApi(port = 0): Promise<FakeApi> {
+  const requests: RecordedRequest[] = [];
+  const flakyCounts = new Map<string, number>();
+
+  const server: Server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const body = await readBody(req);
+    const send = (status: number, json: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(json));
+    };
+
+    if (url.pathname === '/__requests') {
+      if (req.method === 'DELETE') {
+        requests.length = 0;
+        return send(200, { cleared: true });
+      }
+      const prefix = url.searchParams.get('path') ?? '';
+      return send(200, { items: requests.filter((r) => r.path.startsWith(prefix)) });
+    }
+
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) headers[name] = String(value);
+    requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.search, headers, body, at: Date.now() });
+
+    const [, route, ...rest] = url.pathname.split('/');
+    switch (route) {
+      case 'email': {
+        let to = '';
+        try {
+          to = (JSON.parse(body) as { To?: string }).To ?? '';
+        } catch {
+          return send(422, { ErrorCode: 402, Message: 'Invalid JSON' });
+        }
+        return send(200, {
+          To: to,
+          SubmittedAt: new Date().toISOString(),
+          MessageID: `msg-${requests.length}`,
+          ErrorCode: 0,
+          Message: 'OK',
+        });
+      }
+      case 'echo': {
+        const echoed: Record<string, string> = {};
+        for (const [name, value] of Object.entries(headers)) if (name.startsWith('x-echo-')) echoed[name] = value;
+        return send(200, { method: req.method, path: url.pathname, query: url.search, headers, body }, echoed);
+      }
+      case 'status':
+        return send(Number(rest[0]) || 500, { status: Number(rest[0]) || 500 });
+      case 'flaky': {
+        const [key = '', failures = '0', code = '503'] = rest;
+        const seen = (flakyCounts.get(key) ?? 0) + 1;
+        flakyCounts.set(key, seen);
+        if (seen <= Number(failures)) {
+          const retryAfter = url.searchParams.get('retryAfter');
+          return send(Number(code), { attempt: seen }, retryAfter ? { 'retry-after': retryAfter } : {});
+        }
+        return send(200, { attempt: seen });
+      }
+      case 'slow':
+        setTimeout(() => send(200, { slept: Number(rest[0]) }), Number(rest[0]) || 0);
+        return;
+      case 'redirect':
+        res.writeHead(302, { location: url.searchParams.get('to') ?? '/' });
+        return res.end();
+      default:
+        return send(404, { error: 'no such fake route' });
+    }
+  });
+
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const actualPort = (server.address() as AddressInfo).port;
+  return {
+    port: actualPort,
+    url: `http://127.0.0.1:${actualPort}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
