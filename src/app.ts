@@ -1,14 +1,44 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Env } from './env';
-import type { AuthVariables } from './http/auth';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { authenticate } from './http/auth';
 import { ApiError, errorResponse, handleError } from './http/errors';
+import { newRouter, type AppEnv } from './http/router';
+import { auditRoutes } from './routes/audit';
+import { flowRoutes } from './routes/flows';
 
-export type AppEnv = { Bindings: Env; Variables: AuthVariables };
+/** Routes under /v1 that authenticate themselves (webhooks carry no JWT). */
+const SELF_AUTHENTICATED = /^\/v1\/hooks\//;
+
+const OPENAPI_INFO = {
+  openapi: '3.1.0',
+  info: {
+    title: 'PowerFlows API',
+    version: '1',
+    description: 'Media workflow automation with flow secrets. Errors: `{ error: { code, message, details? } }`.',
+  },
+};
 
 export function createApp(): OpenAPIHono<AppEnv> {
-  const app = new OpenAPIHono<AppEnv>();
+  const app = newRouter();
   app.onError(handleError);
   app.notFound((c) => errorResponse(c, new ApiError('not_found', 'route not found')));
+
   app.get('/healthz', (c) => c.json({ ok: true }));
+
+  app.use('/v1/*', (c, next) => (SELF_AUTHENTICATED.test(c.req.path) ? next() : authenticate(c, next)));
+  app.route('/v1', flowRoutes);
+  app.route('/v1', auditRoutes);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'A JWT with `sub`, `tid` (tenant) and `scope` claims.',
+  });
+  // Built once per isolate; a failure goes through onError like any other (no internals in the answer).
+  let document: unknown;
+  app.get('/openapi.json', (c) => {
+    document ??= app.getOpenAPI31Document(OPENAPI_INFO);
+    return c.json(document);
+  });
   return app;
 }

@@ -1,9 +1,11 @@
 import type { D1Migration } from 'cloudflare:test';
-import type { Env } from '../src/env';
+import type { Env as WorkerEnv } from '../src/env';
 
-declare module 'cloudflare:test' {
-  interface ProvidedEnv extends Env {
-    TEST_MIGRATIONS: D1Migration[];
+declare global {
+  namespace Cloudflare {
+    // The `env` of `cloudflare:test`: the Worker's bindings plus the test-only migrations.
+    interface Env extends WorkerEnv {
+      TEST_MIGRATIONS: D1Migration[];
+    }
   }
 }
-

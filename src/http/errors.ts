@@ -73,9 +73,14 @@ export function validationFailed(details: ErrorDetail[], message = 'request fail
   return new ApiError('validation_failed', message, details);
 }
 
-export function fromZodError(error: ZodError, prefix: readonly PropertyKey[] = []): ApiError {
+/** Every zod issue as a detail; an unknown key is reported at its own path. */
+export function fromZodError(error: ZodError): ApiError {
   return validationFailed(
-    error.issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]), message: issue.message })),
+    error.issues.flatMap((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: `unknown field "${key}"` }))
+        : [{ path: formatPath(issue.path), message: issue.message }],
+    ),
   );
 }
 

@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
  * - `ANY /slow/<ms>`: answers 200 after `<ms>` milliseconds.
  * - `ANY /redirect?to=<url>`: 302 to `<url>`.
  * - `GET /__requests?path=<prefix>`: the recorded requests (not recording itself); `DELETE /__requests` clears them.
+ * - `PUT /__jwks` stores a JWKS document that `GET /jwks.json` then serves (an identity provider's keys).
  */
 export interface RecordedRequest {
   method: string;
@@ -35,6 +36,7 @@ export interface FakeApi {
 export async function startFakeApi(port = 0): Promise<FakeApi> {
   const requests: RecordedRequest[] = [];
   const flakyCounts = new Map<string, number>();
+  let jwks = '{"keys":[]}';
 
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -51,6 +53,15 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
       }
       const prefix = url.searchParams.get('path') ?? '';
       return send(200, { items: requests.filter((r) => r.path.startsWith(prefix)) });
+    }
+
+    if (url.pathname === '/__jwks') {
+      jwks = body;
+      return send(200, { stored: true });
+    }
+    if (url.pathname === '/jwks.json') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(jwks);
     }
 
     const headers: Record<string, string> = {};

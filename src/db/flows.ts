@@ -1,0 +1,185 @@
+import { and, desc, eq, lt } from 'drizzle-orm';
+import type { Block, FlowDefinition, FlowInput, Trigger } from '../flows/definition';
+import { newId, randomToken } from '../lib/ids';
+import { auditInsert, auditInsertIfChanged } from './audit';
+import { nowIso } from './client';
+import { page, type Page, type PageQuery } from './pagination';
+import { flowKeys, flows, flowVersions, secrets, tenants, variables } from './schema';
+import { owned, type TenantScope } from './scope';
+
+export type FlowRow = typeof flows.$inferSelect;
+
+/** The Flow of the API contract. */
+export interface Flow {
+  id: string;
+  name: string;
+  description: string | null;
+  enabled: boolean;
+  version: number;
+  trigger: Trigger;
+  blocks: Block[];
+  hookUrl?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const hookPath = (hookId: string): string => `/v1/hooks/${hookId}`;
+
+export function toFlow(row: FlowRow): Flow {
+  const flow: Flow = {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    enabled: row.enabled,
+    version: row.version,
+    trigger: row.trigger as Trigger,
+    blocks: row.blocks as Block[],
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+  if (row.triggerType === 'webhook' && row.hookId) flow.hookUrl = hookPath(row.hookId);
+  return flow;
+}
+
+export const definitionOf = (row: FlowRow): FlowDefinition => ({
+  name: row.name,
+  trigger: row.trigger as Trigger,
+  blocks: row.blocks as Block[],
+});
+
+export async function getFlow(scope: TenantScope, flowId: string): Promise<FlowRow | undefined> {
+  return scope.db.select().from(flows).where(owned(flows, scope, eq(flows.id, flowId))).get();
+}
+
+export async function listFlows(scope: TenantScope, query: PageQuery): Promise<Page<FlowRow>> {
+  const rows = await scope.db
+    .select()
+    .from(flows)
+    .where(owned(flows, scope, query.cursor ? lt(flows.id, query.cursor) : undefined))
+    .orderBy(desc(flows.id))
+    .limit(query.limit + 1);
+  return page(rows, query.limit, (row) => row.id);
+}
+
+/** Extra statements to run in the batch that creates a flow (its wrapped key). */
+export type CreateExtras = (flowId: string) => Parameters<TenantScope['db']['batch']>[0][number][];
+
+/**
+ * Creates a flow at version 1, its first archived version, the tenant row
+ * when new, and the audit entry, in one batch.
+ */
+export async function createFlow(scope: TenantScope, input: FlowInput, extras?: CreateExtras): Promise<FlowRow> {
+  const now = nowIso();
+  const row: FlowRow = {
+    id: newId('flw'),
+    tenantId: scope.tenantId,
+    name: input.name,
+    description: input.description ?? null,
+    enabled: input.enabled ?? true,
+    version: 1,
+    triggerType: input.trigger.type,
+    trigger: input.trigger,
+    blocks: input.blocks,
+    hookId: input.trigger.type === 'webhook' ? newHookId() : null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await scope.db.batch([
+    scope.db.insert(tenants).values({ id: scope.tenantId, createdAt: now }).onConflictDoNothing(),
+    scope.db.insert(flows).values(row),
+    scope.db.insert(flowVersions).values(versionRow(row)),
+    ...(extras?.(row.id) ?? []),
+    auditInsert(scope, 'flow.create', flowTarget(row.id)),
+  ]);
+  return row;
+}
+
+export type UpdateResult = { ok: true; row: FlowRow } | { ok: false; reason: 'not_found' | 'conflict' };
+
+/**
+ * Replaces a flow's definition as version + 1. `expectedVersion` (from
+ * `If-Match`) must match; a concurrent update between our read and our write
+ * also answers `conflict`, since the write is conditional on the version read.
+ */
+export async function updateFlow(
+  scope: TenantScope,
+  flowId: string,
+  input: FlowInput,
+  expectedVersion?: number,
+): Promise<UpdateResult> {
+  const current = await getFlow(scope, flowId);
+  if (!current) return { ok: false, reason: 'not_found' };
+  if (expectedVersion !== undefined && expectedVersion !== current.version) return { ok: false, reason: 'conflict' };
+
+  const next: FlowRow = {
+    ...current,
+    name: input.name,
+    description: input.description ?? null,
+    enabled: input.enabled ?? true,
+    version: current.version + 1,
+    triggerType: input.trigger.type,
+    trigger: input.trigger,
+    blocks: input.blocks,
+    hookId: current.hookId ?? (input.trigger.type === 'webhook' ? newHookId() : null),
+    updatedAt: nowIso(),
+  };
+  const [updated] = await scope.db.batch([
+    scope.db
+      .update(flows)
+      .set(next)
+      .where(owned(flows, scope, and(eq(flows.id, flowId), eq(flows.version, current.version))))
+      .returning(),
+    scope.db.insert(flowVersions).values(versionRow(next)).onConflictDoNothing(),
+    auditInsertIfChanged(scope, 'flow.update', flowTarget(flowId)),
+  ]);
+  const row = updated[0];
+  return row ? { ok: true, row } : { ok: false, reason: 'conflict' };
+}
+
+/**
+ * Deletes a flow with its versions, variables, secrets and wrapped key in one
+ * batch: without the key its secrets can never be decrypted again
+ * (crypto-shredding). Run history stays. Returns false when there was no such flow.
+ */
+export async function deleteFlow(scope: TenantScope, flowId: string): Promise<boolean> {
+  const [deleted] = await scope.db.batch([
+    scope.db.delete(flows).where(owned(flows, scope, eq(flows.id, flowId))).returning({ id: flows.id }),
+    auditInsertIfChanged(scope, 'flow.delete', flowTarget(flowId)),
+    scope.db.delete(flowKeys).where(owned(flowKeys, scope, eq(flowKeys.flowId, flowId))),
+    scope.db.delete(secrets).where(owned(secrets, scope, eq(secrets.flowId, flowId))),
+    scope.db.delete(variables).where(owned(variables, scope, eq(variables.flowId, flowId))),
+    scope.db.delete(flowVersions).where(owned(flowVersions, scope, eq(flowVersions.flowId, flowId))),
+  ]);
+  return deleted.length > 0;
+}
+
+/** A pinned version of a flow, for a run. */
+export async function getFlowVersion(
+  scope: TenantScope,
+  flowId: string,
+  version: number,
+): Promise<FlowDefinition | undefined> {
+  const row = await scope.db
+    .select()
+    .from(flowVersions)
+    .where(owned(flowVersions, scope, and(eq(flowVersions.flowId, flowId), eq(flowVersions.version, version))))
+    .get();
+  return row ? { name: row.name, trigger: row.trigger as Trigger, blocks: row.blocks as Block[] } : undefined;
+}
+
+export const flowTarget = (flowId: string): string => `flows/${flowId}`;
+
+/** Hook ids are 192 random bits: unguessable, unlike the time-ordered resource ids. */
+const newHookId = (): string => `hook_${randomToken(24)}`;
+
+function versionRow(row: FlowRow) {
+  return {
+    flowId: row.id,
+    version: row.version,
+    tenantId: row.tenantId,
+    name: row.name,
+    trigger: row.trigger,
+    blocks: row.blocks,
+    createdAt: row.updatedAt,
+  };
+}

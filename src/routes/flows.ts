@@ -1,0 +1,141 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { createFlow, deleteFlow, getFlow, listFlows, toFlow, updateFlow } from '../db/flows';
+import { tenantScope } from '../db/scope';
+import { BlockSchema, FlowInputSchema, TriggerSchema } from '../flows/definition';
+import { requireScope } from '../http/auth';
+import { newRouter } from '../http/router';
+import { ApiError, notFound } from '../http/errors';
+import { jsonBody as readJsonBody } from '../http/json-body';
+import {
+  bearerSecurity,
+  conflictError,
+  FlowIdParam,
+  jsonBody,
+  jsonContent,
+  pageOf,
+  pageQuery,
+  standardErrors,
+} from '../http/schemas';
+
+export const FlowSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    enabled: z.boolean(),
+    version: z.number().int(),
+    trigger: TriggerSchema,
+    blocks: z.array(BlockSchema),
+    hookUrl: z.string().optional().openapi({ description: 'Webhook flows only: `/v1/hooks/<hookId>`' }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Flow');
+
+const IfMatchHeader = z.object({
+  'if-match': z.string().optional().openapi({ param: { in: 'header' }, example: '3' }),
+});
+
+const tags = ['Flows'];
+
+const create = createRoute({
+  method: 'post',
+  path: '/flows',
+  tags,
+  summary: 'Create a flow (version 1)',
+  security: bearerSecurity,
+  middleware: [requireScope('flows:write'), readJsonBody()] as const,
+  request: jsonBody(FlowInputSchema),
+  responses: { 201: jsonContent(FlowSchema, 'The new flow'), ...standardErrors },
+});
+
+const list = createRoute({
+  method: 'get',
+  path: '/flows',
+  tags,
+  summary: 'List flows, newest first',
+  security: bearerSecurity,
+  middleware: [requireScope('flows:read')] as const,
+  request: { query: pageQuery('flw') },
+  responses: { 200: jsonContent(pageOf(FlowSchema), 'A page of flows'), ...standardErrors },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/flows/{flowId}',
+  tags,
+  summary: 'Get a flow',
+  security: bearerSecurity,
+  middleware: [requireScope('flows:read')] as const,
+  request: { params: FlowIdParam },
+  responses: { 200: jsonContent(FlowSchema, 'The flow'), ...standardErrors },
+});
+
+const update = createRoute({
+  method: 'put',
+  path: '/flows/{flowId}',
+  tags,
+  summary: 'Replace a flow definition (version + 1)',
+  description: 'With `If-Match: <version>`, answers 409 unless that is the current version.',
+  security: bearerSecurity,
+  middleware: [requireScope('flows:write'), readJsonBody()] as const,
+  request: { params: FlowIdParam, headers: IfMatchHeader, ...jsonBody(FlowInputSchema) },
+  responses: { 200: jsonContent(FlowSchema, 'The updated flow'), ...standardErrors, ...conflictError },
+});
+
+const remove = createRoute({
+  method: 'delete',
+  path: '/flows/{flowId}',
+  tags,
+  summary: 'Delete a flow and destroy its key',
+  security: bearerSecurity,
+  middleware: [requireScope('flows:write')] as const,
+  request: { params: FlowIdParam },
+  responses: { 204: { description: 'Deleted; its secrets can never be read again' }, ...standardErrors },
+});
+
+export const flowRoutes = newRouter()
+  .openapi(create, async (c) => {
+    const row = await createFlow(tenantScope(c.env, c.var.caller), c.req.valid('json'));
+    return c.json(toFlow(row), 201, { ETag: etag(row.version) });
+  })
+  .openapi(list, async (c) => {
+    const result = await listFlows(tenantScope(c.env, c.var.caller), c.req.valid('query'));
+    return c.json({ items: result.items.map(toFlow), nextCursor: result.nextCursor }, 200);
+  })
+  .openapi(get, async (c) => {
+    const row = await getFlow(tenantScope(c.env, c.var.caller), c.req.valid('param').flowId);
+    if (!row) throw notFound('flow');
+    return c.json(toFlow(row), 200, { ETag: etag(row.version) });
+  })
+  .openapi(update, async (c) => {
+    const expected = parseIfMatch(c.req.valid('header')['if-match']);
+    const result = await updateFlow(
+      tenantScope(c.env, c.var.caller),
+      c.req.valid('param').flowId,
+      c.req.valid('json'),
+      expected,
+    );
+    if (!result.ok) {
+      if (result.reason === 'not_found') throw notFound('flow');
+      throw new ApiError('conflict', 'the flow has changed: fetch it again and retry with its version in If-Match');
+    }
+    return c.json(toFlow(result.row), 200, { ETag: etag(result.row.version) });
+  })
+  .openapi(remove, async (c) => {
+    const deleted = await deleteFlow(tenantScope(c.env, c.var.caller), c.req.valid('param').flowId);
+    if (!deleted) throw notFound('flow');
+    return c.body(null, 204);
+  });
+
+const etag = (version: number): string => `"${version}"`;
+
+/**
+ * `If-Match: 3`, `"3"` or `W/"3"` name version 3; `*` matches any version.
+ * Anything else can never match, so it is a conflict.
+ */
+function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
+  return match ? Number(match[1]) : -1;
+}
