@@ -3,6 +3,7 @@ import { authenticate } from './http/auth';
 import { ApiError, errorResponse, handleError } from './http/errors';
 import { newRouter, type AppEnv } from './http/router';
 import { auditRoutes } from './routes/audit';
+import { devRoutes } from './routes/dev';
 import { flowRoutes } from './routes/flows';
 
 /** Routes under /v1 that authenticate themselves (webhooks carry no JWT). */
@@ -24,6 +25,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   app.get('/healthz', (c) => c.json({ ok: true }));
 
+  app.route('/dev', devRoutes);
   app.use('/v1/*', (c, next) => (SELF_AUTHENTICATED.test(c.req.path) ? next() : authenticate(c, next)));
   app.route('/v1', flowRoutes);
   app.route('/v1', auditRoutes);
