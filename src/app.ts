@@ -2,9 +2,12 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { authenticate } from './http/auth';
 import { ApiError, errorResponse, handleError } from './http/errors';
 import { newRouter, type AppEnv } from './http/router';
+import { adminRoutes } from './routes/admin';
 import { auditRoutes } from './routes/audit';
 import { devRoutes } from './routes/dev';
 import { flowRoutes } from './routes/flows';
+import { secretRoutes } from './routes/secrets';
+import { variableRoutes } from './routes/variables';
 
 /** Routes under /v1 that authenticate themselves (webhooks carry no JWT). */
 const SELF_AUTHENTICATED = /^\/v1\/hooks\//;
@@ -28,7 +31,10 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/dev', devRoutes);
   app.use('/v1/*', (c, next) => (SELF_AUTHENTICATED.test(c.req.path) ? next() : authenticate(c, next)));
   app.route('/v1', flowRoutes);
+  app.route('/v1', secretRoutes);
+  app.route('/v1', variableRoutes);
   app.route('/v1', auditRoutes);
+  app.route('/v1', adminRoutes);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

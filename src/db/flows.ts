@@ -1,10 +1,13 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
 import type { Block, FlowDefinition, FlowInput, Trigger } from '../flows/definition';
+import { notFound } from '../http/errors';
 import { newId, randomToken } from '../lib/ids';
+import type { WrappedFlowKey } from '../crypto/envelope';
 import { auditInsert, auditInsertIfChanged } from './audit';
 import { nowIso } from './client';
 import { page, type Page, type PageQuery } from './pagination';
 import { flowKeys, flows, flowVersions, secrets, tenants, variables } from './schema';
+import { wrappedKeyInsert } from './secrets';
 import { owned, type TenantScope } from './scope';
 
 export type FlowRow = typeof flows.$inferSelect;
@@ -47,6 +50,13 @@ export const definitionOf = (row: FlowRow): FlowDefinition => ({
   blocks: row.blocks as Block[],
 });
 
+/** The flow, or a 404 ApiError: for routes under /flows/:flowId. */
+export async function requireFlow(scope: TenantScope, flowId: string): Promise<FlowRow> {
+  const row = await getFlow(scope, flowId);
+  if (!row) throw notFound('flow');
+  return row;
+}
+
 export async function getFlow(scope: TenantScope, flowId: string): Promise<FlowRow | undefined> {
   return scope.db.select().from(flows).where(owned(flows, scope, eq(flows.id, flowId))).get();
 }
@@ -61,17 +71,21 @@ export async function listFlows(scope: TenantScope, query: PageQuery): Promise<P
   return page(rows, query.limit, (row) => row.id);
 }
 
-/** Extra statements to run in the batch that creates a flow (its wrapped key). */
-export type CreateExtras = (flowId: string) => Parameters<TenantScope['db']['batch']>[0][number][];
+export const newFlowId = (): string => newId('flw');
 
 /**
- * Creates a flow at version 1, its first archived version, the tenant row
- * when new, and the audit entry, in one batch.
+ * Creates a flow at version 1 with its wrapped key, its first archived
+ * version, the tenant row when new, and the audit entry, in one batch.
  */
-export async function createFlow(scope: TenantScope, input: FlowInput, extras?: CreateExtras): Promise<FlowRow> {
+export async function createFlow(
+  scope: TenantScope,
+  flowId: string,
+  input: FlowInput,
+  key: WrappedFlowKey,
+): Promise<FlowRow> {
   const now = nowIso();
   const row: FlowRow = {
-    id: newId('flw'),
+    id: flowId,
     tenantId: scope.tenantId,
     name: input.name,
     description: input.description ?? null,
@@ -88,7 +102,7 @@ export async function createFlow(scope: TenantScope, input: FlowInput, extras?: 
     scope.db.insert(tenants).values({ id: scope.tenantId, createdAt: now }).onConflictDoNothing(),
     scope.db.insert(flows).values(row),
     scope.db.insert(flowVersions).values(versionRow(row)),
-    ...(extras?.(row.id) ?? []),
+    wrappedKeyInsert(scope, flowId, key),
     auditInsert(scope, 'flow.create', flowTarget(row.id)),
   ]);
   return row;

@@ -59,3 +59,11 @@ export const FlowIdParam = z.object({
 });
 
 export const bearerSecurity = [{ bearerAuth: [] }];
+
+/** `:flowId/…/:name` of secrets and variables; names are identifiers usable in templates. */
+export const FlowNameParams = FlowIdParam.extend({
+  name: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'names match ^[A-Za-z_][A-Za-z0-9_]{0,63}$')
+    .openapi({ param: { in: 'path' }, example: 'postmark_api_key' }),
+});

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createFlow, deleteFlow, getFlow, listFlows, toFlow, updateFlow } from '../db/flows';
+import { createFlow, deleteFlow, listFlows, newFlowId, requireFlow, toFlow, updateFlow } from '../db/flows';
 import { tenantScope } from '../db/scope';
+import { newFlowKey } from '../crypto/vault';
 import { BlockSchema, FlowInputSchema, TriggerSchema } from '../flows/definition';
 import { requireScope } from '../http/auth';
 import { newRouter } from '../http/router';
@@ -96,7 +97,9 @@ const remove = createRoute({
 
 export const flowRoutes = newRouter()
   .openapi(create, async (c) => {
-    const row = await createFlow(tenantScope(c.env, c.var.caller), c.req.valid('json'));
+    const scope = tenantScope(c.env, c.var.caller);
+    const flowId = newFlowId();
+    const row = await createFlow(scope, flowId, c.req.valid('json'), await newFlowKey(c.env, scope.tenantId, flowId));
     return c.json(toFlow(row), 201, { ETag: etag(row.version) });
   })
   .openapi(list, async (c) => {
@@ -104,8 +107,7 @@ export const flowRoutes = newRouter()
     return c.json({ items: result.items.map(toFlow), nextCursor: result.nextCursor }, 200);
   })
   .openapi(get, async (c) => {
-    const row = await getFlow(tenantScope(c.env, c.var.caller), c.req.valid('param').flowId);
-    if (!row) throw notFound('flow');
+    const row = await requireFlow(tenantScope(c.env, c.var.caller), c.req.valid('param').flowId);
     return c.json(toFlow(row), 200, { ETag: etag(row.version) });
   })
   .openapi(update, async (c) => {
