@@ -23,6 +23,7 @@ export default defineConfig(async () => {
           test: {
             name: 'workers',
             include: ['test/*.test.ts'],
+            testTimeout: 30_000,
             setupFiles: ['test/helpers/apply-migrations.ts'],
             globalSetup: ['test/helpers/fake-api.global.ts'],
           },

@@ -6,6 +6,7 @@ import { adminRoutes } from './routes/admin';
 import { auditRoutes } from './routes/audit';
 import { devRoutes } from './routes/dev';
 import { flowRoutes } from './routes/flows';
+import { runRoutes } from './routes/runs';
 import { secretRoutes } from './routes/secrets';
 import { variableRoutes } from './routes/variables';
 
@@ -33,6 +34,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/v1', flowRoutes);
   app.route('/v1', secretRoutes);
   app.route('/v1', variableRoutes);
+  app.route('/v1', runRoutes);
   app.route('/v1', auditRoutes);
   app.route('/v1', adminRoutes);
 

@@ -13,6 +13,10 @@ export interface Env {
   /** `development` enables the demo-token route, local upload events and loopback egress. */
   ENVIRONMENT: string;
   MAX_UPLOAD_BYTES?: string;
+  /** "true" lets http_request reach loopback and private addresses (local development and tests only). */
+  ALLOW_PRIVATE_EGRESS?: string;
+  /** Days a finished run keeps its steps and events (default 30); the D1 index row stays. */
+  RUN_RETENTION_DAYS?: string;
 
   JWT_SECRET?: string;
   JWT_JWKS_URL?: string;

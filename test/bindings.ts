@@ -5,6 +5,8 @@ export const TEST_MASTER_KEY = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
 
 export const TEST_BINDINGS = {
   ENVIRONMENT: 'test',
+  // The fake outside API listens on 127.0.0.1.
+  ALLOW_PRIVATE_EGRESS: 'true',
   JWT_SECRET: TEST_JWT_SECRET,
   MASTER_KEY: TEST_MASTER_KEY,
 } as const;

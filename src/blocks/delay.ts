@@ -1,7 +1,17 @@
 import { z } from '@hono/zod-openapi';
+import type { BlockSpec } from './types';
 
 export const delayParams = z
   .object({
     seconds: z.number().int().min(1).max(86_400),
   })
   .strict();
+
+/** Waits with a Durable Object alarm: the run is `waiting`, holds nothing in memory, and survives restarts. */
+export const delayBlock: BlockSpec<z.infer<typeof delayParams>> = {
+  type: 'delay',
+  params: delayParams,
+  async run({ seconds }) {
+    return { output: { sleptSeconds: seconds }, sleepUntil: Date.now() + seconds * 1000 };
+  },
+};

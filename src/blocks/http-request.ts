@@ -1,9 +1,21 @@
 import { z } from '@hono/zod-openapi';
+import { hostAllowed, isPrivateHost } from '../lib/egress';
+import { asText } from './text';
+import { StepError, type BlockSpec, type StepContext } from './types';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 /** RFC 9110 token characters. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
+
+export const MAX_RESPONSE_BODY_BYTES = 256 * 1024;
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_RETRIES = 2;
+const MAX_REDIRECTS = 5;
+/** The longest wait a `Retry-After` header can impose between attempts. */
+export const MAX_RETRY_AFTER_MS = 30_000;
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_CAP_MS = 10_000;
 
 export const httpRequestParams = z
   .object({
@@ -23,14 +35,245 @@ export const httpRequestParams = z
   .strict()
   .superRefine((params, ctx) => {
     if (params.url.includes('{{')) return;
-    let url: URL;
-    try {
-      url = new URL(params.url);
-    } catch {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'not a valid URL' });
-      return;
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'only http and https URLs' });
-    }
+    const problem = urlProblem(params.url);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['url'], message: problem });
   });
+
+type Params = z.infer<typeof httpRequestParams>;
+
+interface OutgoingRequest {
+  method: string;
+  url: URL;
+  headers: Headers;
+  body: string | undefined;
+}
+
+function urlProblem(text: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'not a valid URL';
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? null : 'only http and https URLs';
+}
+
+/** Builds the request from rendered params; refuses header injection from rendered values. */
+function buildRequest(params: Params): OutgoingRequest {
+  const urlText = asText(params.url);
+  const problem = urlProblem(urlText);
+  if (problem) throw new StepError(`url: ${problem}`);
+  const headers = new Headers({ 'user-agent': 'PowerFlows/1.0' });
+  for (const [name, raw] of Object.entries(params.headers ?? {})) {
+    const value = asText(raw);
+    if (HEADER_VALUE_FORBIDDEN.test(value)) throw new StepError(`header ${name} contains CR, LF or NUL after rendering`);
+    headers.set(name, value);
+  }
+  let body: string | undefined;
+  if (params.body !== undefined && params.method !== 'GET' && params.method !== 'HEAD') {
+    if (typeof params.body === 'string') {
+      body = params.body;
+      if (!headers.has('content-type')) headers.set('content-type', 'text/plain; charset=utf-8');
+    } else {
+      body = JSON.stringify(params.body);
+      if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    }
+  }
+  return { method: params.method, url: new URL(urlText), headers, body };
+}
+
+/**
+ * The egress rules, checked before every request and every redirect hop:
+ * no private addresses outside development, and each secret the request
+ * carries only to its allowed hosts.
+ */
+function checkEgress(request: OutgoingRequest, context: StepContext): void {
+  const { url } = request;
+  if (!context.allowPrivateNetwork && isPrivateHost(url.hostname)) {
+    throw new StepError(`requests to private, loopback or link-local addresses are not allowed (${url.host})`);
+  }
+  for (const name of secretsIn(request, context)) {
+    const allowed = context.secrets.allowedHosts[name] ?? [];
+    if (allowed.length > 0 && !hostAllowed(url, allowed)) {
+      throw new StepError(`secret "${name}" may not be sent to ${url.host} (allowed: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+/** The secrets a request carries: those its params used, plus any value found in it by the masker. */
+function secretsIn(request: OutgoingRequest, context: StepContext): Set<string> {
+  const text = [request.url.href, ...[...request.headers].map(([n, v]) => `${n}: ${v}`), request.body ?? ''].join('\n');
+  return new Set([...context.secrets.used, ...context.secrets.masker.secretsIn(text)]);
+}
+
+/** Sends once, following redirects by hand so that every hop passes the egress rules. */
+async function send(request: OutgoingRequest, context: StepContext, signal: AbortSignal): Promise<Response> {
+  let current = request;
+  for (let hop = 0; ; hop++) {
+    checkEgress(current, context);
+    const response = await fetch(current.url, {
+      method: current.method,
+      headers: current.headers,
+      body: current.body,
+      redirect: 'manual',
+      signal,
+    });
+    const location = response.headers.get('location');
+    if (response.status < 300 || response.status >= 400 || response.status === 304 || !location) return response;
+    if (hop >= MAX_REDIRECTS) throw new StepError(`more than ${MAX_REDIRECTS} redirects`);
+    await response.body?.cancel();
+    current = redirected(current, response.status, new URL(location, current.url), context);
+  }
+}
+
+function redirected(previous: OutgoingRequest, status: number, url: URL, context: StepContext): OutgoingRequest {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new StepError(`redirect to a ${url.protocol} URL`);
+  const keepMethod = status === 307 || status === 308 || previous.method === 'HEAD';
+  const headers = new Headers(previous.headers);
+  if (!keepMethod) {
+    headers.delete('content-type');
+    headers.delete('content-length');
+  }
+  // Like browsers drop Authorization across origins, drop every header that carries a secret.
+  if (url.origin !== previous.url.origin) {
+    for (const [name, value] of [...headers]) {
+      const sensitive = name === 'authorization' || name === 'cookie' || context.secrets.masker.secretsIn(value).length > 0;
+      if (sensitive) headers.delete(name);
+    }
+  }
+  return {
+    method: keepMethod ? previous.method : 'GET',
+    url,
+    headers,
+    body: keepMethod ? previous.body : undefined,
+  };
+}
+
+/** The step output: status, headers and the body (JSON parsed when it is JSON), capped at 256 KiB. */
+async function readResponse(response: Response): Promise<Record<string, unknown>> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => (headers[name] = value));
+  const { text, truncated } = await readCapped(response);
+  let body: unknown = text;
+  if (!truncated && /\bjson\b/i.test(response.headers.get('content-type') ?? '')) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON after all: keep the text
+    }
+  }
+  const output: Record<string, unknown> = { status: response.status, headers, body };
+  if (truncated) output.truncated = true;
+  return output;
+}
+
+async function readCapped(response: Response): Promise<{ text: string; truncated: boolean }> {
+  if (!response.body) return { text: '', truncated: false };
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { text: text + decoder.decode(), truncated: false };
+    const room = MAX_RESPONSE_BODY_BYTES - size;
+    if (value.byteLength >= room) {
+      text += decoder.decode(value.subarray(0, room));
+      await reader.cancel();
+      return { text, truncated: value.byteLength > room };
+    }
+    size += value.byteLength;
+    text += decoder.decode(value, { stream: true });
+  }
+}
+
+/** Exponential backoff with jitter; `Retry-After` (seconds or a date) wins, up to a cap. */
+export function retryDelay(attempt: number, retryAfter: string | null): number {
+  if (retryAfter) {
+    const seconds = Number(retryAfter);
+    const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(retryAfter) - Date.now();
+    if (Number.isFinite(ms) && ms >= 0) return Math.min(ms, MAX_RETRY_AFTER_MS);
+  }
+  const exponential = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+  return Math.round(exponential * (0.75 + Math.random() * 0.5));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new StepError('cancelled'));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new StepError('cancelled'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Aborts on the run's cancellation or after `timeoutMs`, whichever comes first. */
+function attemptSignal(cancel: AbortSignal, timeoutMs: number): { signal: AbortSignal; done(): void; timedOut(): boolean } {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const onCancel = () => controller.abort();
+  cancel.addEventListener('abort', onCancel, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    done() {
+      clearTimeout(timer);
+      cancel.removeEventListener('abort', onCancel);
+    },
+  };
+}
+
+/** "Send HTTP Request", with timeouts, retries on network errors, 429 and 5xx, and egress rules. */
+export const httpRequestBlock: BlockSpec<Params> = {
+  type: 'http_request',
+  params: httpRequestParams,
+  async run(params, context) {
+    const request = buildRequest(params);
+    const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const retries = params.retries ?? DEFAULT_RETRIES;
+    const host = request.url.host;
+    for (let attempt = 1; ; attempt++) {
+      const guard = attemptSignal(context.signal, timeoutMs);
+      let outcome: { output: Record<string, unknown>; status: number; retryAfter: string | null } | { failure: string };
+      try {
+        const response = await send(request, context, guard.signal);
+        outcome = { output: await readResponse(response), status: response.status, retryAfter: response.headers.get('retry-after') };
+      } catch (err) {
+        if (err instanceof StepError) throw err;
+        if (context.signal.aborted) throw new StepError('cancelled');
+        outcome = { failure: guard.timedOut() ? `timed out after ${timeoutMs} ms` : networkError(err) };
+      } finally {
+        guard.done();
+      }
+
+      const retryable = 'failure' in outcome || outcome.status === 429 || outcome.status >= 500;
+      if (retryable && attempt <= retries) {
+        const reason = 'failure' in outcome ? outcome.failure : `HTTP ${outcome.status}`;
+        const delay = retryDelay(attempt, 'failure' in outcome ? null : outcome.retryAfter);
+        context.retrying(attempt + 1, reason, delay);
+        await sleep(delay, context.signal);
+        continue;
+      }
+      const tries = `${attempt} attempt${attempt === 1 ? '' : 's'}`;
+      if ('failure' in outcome) throw new StepError(`request to ${host} failed after ${tries}: ${outcome.failure}`);
+      if (outcome.status >= 400 && (params.failOnHttpError ?? true)) {
+        return { output: outcome.output, failed: `HTTP ${outcome.status} from ${host} after ${tries}` };
+      }
+      return { output: outcome.output };
+    }
+  },
+};
+
+function networkError(err: unknown): string {
+  return err instanceof Error ? err.message || err.name : 'network error';
+}

@@ -1,4 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { asText } from './text';
+import type { BlockSpec } from './types';
 
 export const logParams = z
   .object({
@@ -6,3 +8,14 @@ export const logParams = z
     level: z.enum(['info', 'warn', 'error']).optional(),
   })
   .strict();
+
+/** "Add to Logs": renders the message into the run's log. */
+export const logBlock: BlockSpec<z.infer<typeof logParams>> = {
+  type: 'log',
+  params: logParams,
+  async run(params, context) {
+    const message = asText(params.message);
+    context.log(params.level ?? 'info', message);
+    return { output: { message } };
+  },
+};

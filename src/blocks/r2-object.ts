@@ -1,4 +1,7 @@
 import { z } from '@hono/zod-openapi';
+import { KeyError, tenantKey } from '../lib/object-keys';
+import { asText } from './text';
+import { StepError, type BlockSpec, type StepContext } from './types';
 
 export const R2_ACTIONS = ['head', 'copy', 'delete', 'set_metadata'] as const;
 
@@ -18,3 +21,69 @@ export const r2ObjectParams = z
       ctx.addIssue({ code: 'custom', path: ['metadata'], message: 'set_metadata needs metadata' });
     }
   });
+
+type Params = z.infer<typeof r2ObjectParams>;
+
+/** Resolves a rendered key inside the tenant's namespace; any escape attempt fails the step. */
+function resolve(context: StepContext, key: unknown): string {
+  try {
+    return tenantKey(context.tenantId, asText(key));
+  } catch (err) {
+    if (err instanceof KeyError) throw new StepError(err.message);
+    throw err;
+  }
+}
+
+async function getOrFail(context: StepContext, fullKey: string, key: string): Promise<R2ObjectBody> {
+  const object = await context.env.UPLOADS.get(fullKey);
+  if (!object) throw new StepError(`no object at "${key}"`);
+  return object;
+}
+
+/** Acts on an object of the tenant's uploads: head, copy, delete or set_metadata. */
+export const r2ObjectBlock: BlockSpec<Params> = {
+  type: 'r2_object',
+  params: r2ObjectParams,
+  async run(params, context) {
+    const key = asText(params.key);
+    const fullKey = resolve(context, key);
+    const bucket = context.env.UPLOADS;
+    switch (params.action) {
+      case 'head': {
+        const object = await bucket.head(fullKey);
+        if (!object) throw new StepError(`no object at "${key}"`);
+        return {
+          output: {
+            key,
+            size: object.size,
+            eTag: object.etag,
+            contentType: object.httpMetadata?.contentType ?? null,
+            customMetadata: object.customMetadata ?? {},
+            uploaded: object.uploaded.toISOString(),
+          },
+        };
+      }
+      case 'copy': {
+        const destination = asText(params.destinationKey);
+        const destinationKey = resolve(context, destination);
+        const source = await getOrFail(context, fullKey, key);
+        await bucket.put(destinationKey, source.body, {
+          httpMetadata: source.httpMetadata,
+          customMetadata: source.customMetadata,
+        });
+        return { output: { key: destination } };
+      }
+      case 'delete':
+        await bucket.delete(fullKey);
+        return { output: { key } };
+      case 'set_metadata': {
+        // R2 has no in-place metadata update: rewrite the object with the merged metadata.
+        const source = await getOrFail(context, fullKey, key);
+        const metadata: Record<string, string> = { ...source.customMetadata };
+        for (const [name, value] of Object.entries(params.metadata ?? {})) metadata[name] = asText(value);
+        await bucket.put(fullKey, source.body, { httpMetadata: source.httpMetadata, customMetadata: metadata });
+        return { output: { key } };
+      }
+    }
+  },
+};

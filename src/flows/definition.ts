@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { BLOCK_PARAMS, BRANCHING_TYPES, type BlockType } from '../blocks/registry';
+import { BLOCKS, BRANCHING_TYPES, type BlockType } from '../blocks/registry';
 import { cronError } from '../triggers/cron';
 import { checkGraph } from './graph';
 
@@ -40,7 +40,7 @@ function blockSchema<T extends BlockType>(type: T) {
     id: blockId,
     type: z.literal(type),
     name: z.string().max(120).optional(),
-    params: BLOCK_PARAMS[type],
+    params: BLOCKS[type].params as (typeof BLOCKS)[T]['params'],
   };
   return BRANCHING_TYPES.has(type)
     ? z.object({ ...base, then: successor, else: successor }).strict()
@@ -48,13 +48,13 @@ function blockSchema<T extends BlockType>(type: T) {
 }
 
 type AnyBlockSchema = ReturnType<typeof blockSchema>;
-const blockSchemas = (Object.keys(BLOCK_PARAMS) as BlockType[]).map(blockSchema);
+const blockSchemas = (Object.keys(BLOCKS) as BlockType[]).map(blockSchema);
 
 export const BlockSchema = z
   .discriminatedUnion('type', blockSchemas as [AnyBlockSchema, ...AnyBlockSchema[]])
   .openapi('Block');
 
-export type BlockParams = z.infer<(typeof BLOCK_PARAMS)[BlockType]>;
+export type BlockParams = z.infer<(typeof BLOCKS)[BlockType]['params']>;
 
 /** A block as stored: params as written (templates unrendered). */
 export interface Block {

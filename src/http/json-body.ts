@@ -50,8 +50,9 @@ export const isJsonMediaType = (contentType: string | undefined): boolean =>
 /**
  * Body handling for JSON routes, before the route's zod validator runs:
  * 415 for a body that is not declared JSON, 413 past 1 MiB, 400 for malformed
- * JSON or a non-object. An absent body is `{}` when `required` is false.
- * The parsed text is left in Hono's body cache, where the validator reads it.
+ * JSON or a non-object. An absent body passes when `required` is false (the
+ * route's schema then sees `{}`). The checked text replaces the request's
+ * stream, so the route's validator reads it like any body.
  */
 export function jsonBody({ required = true }: { required?: boolean } = {}): MiddlewareHandler {
   return async (c, next) => {
@@ -59,7 +60,7 @@ export function jsonBody({ required = true }: { required?: boolean } = {}): Midd
     const text = await readTextWithin(c.req.raw, MAX_JSON_BYTES);
     if (text.trim() === '') {
       if (required) throw new ApiError('invalid_json', 'a JSON object body is required');
-      setCachedBody(c.req, '{}');
+      replaceBody(c.req, isJsonMediaType(contentType) ? '{}' : null);
       return next();
     }
     if (!isJsonMediaType(contentType)) {
@@ -77,14 +78,13 @@ export function jsonBody({ required = true }: { required?: boolean } = {}): Midd
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new ApiError('invalid_json', 'body must be a JSON object');
     }
-    setCachedBody(c.req, text);
+    replaceBody(c.req, text);
     return next();
   };
 }
 
-/** Hono caches a body as a promise (its type says string); `c.req.json()` then parses this text. */
-function setCachedBody(req: HonoRequest, text: string): void {
-  (req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
+function replaceBody(req: HonoRequest, text: string | null): void {
+  req.raw = new Request(req.raw, { body: text });
 }
 
 /**

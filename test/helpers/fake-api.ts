@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RecordedRequest } from './recorded';
 
 /**
  * A small local HTTP server standing in for the outside world (a
@@ -17,14 +18,7 @@ import type { AddressInfo } from 'node:net';
  * - `GET /__requests?path=<prefix>`: the recorded requests (not recording itself); `DELETE /__requests` clears them.
  * - `PUT /__jwks` stores a JWKS document that `GET /jwks.json` then serves (an identity provider's keys).
  */
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: string;
-  headers: Record<string, string>;
-  body: string;
-  at: number;
-}
+export type { RecordedRequest };
 
 export interface FakeApi {
   port: number;

@@ -1,0 +1,186 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { auditInsert } from '../db/audit';
+import { requireFlow } from '../db/flows';
+import { getRunRow, listRuns, toRun } from '../db/runs';
+import { tenantScope, type TenantScope } from '../db/scope';
+import { requireScope } from '../http/auth';
+import { notFound } from '../http/errors';
+import { jsonBody as readJsonBody } from '../http/json-body';
+import { newRouter } from '../http/router';
+import { bearerSecurity, FlowIdParam, jsonBody, jsonContent, pageOf, pageQuery, standardErrors } from '../http/schemas';
+import { idPattern } from '../lib/ids';
+import { runStub, startRun } from '../runs/start';
+import { isFinal, RUN_STATUSES, type Run } from '../runs/types';
+
+const StepSchema = z
+  .object({
+    blockId: z.string(),
+    type: z.string(),
+    status: z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped']),
+    attempts: z.number().int(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    output: z.unknown(),
+    error: z.string().nullable(),
+  })
+  .openapi('Step');
+
+const RunSchema = z
+  .object({
+    id: z.string(),
+    flowId: z.string(),
+    flowVersion: z.number().int(),
+    status: z.enum(RUN_STATUSES),
+    trigger: z.object({ type: z.string() }).catchall(z.unknown()),
+    createdAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    error: z.string().nullable(),
+    steps: z.array(StepSchema).optional(),
+  })
+  .openapi('Run');
+
+const EventSchema = z
+  .object({
+    type: z.enum(['log', 'step', 'run']),
+    seq: z.number().int(),
+    ts: z.string(),
+    runId: z.string(),
+    blockId: z.string().nullable().optional(),
+    level: z.enum(['info', 'warn', 'error']).optional(),
+    message: z.string().optional(),
+    status: z.string().optional(),
+    attempt: z.number().int().optional(),
+    error: z.string().optional(),
+  })
+  .openapi('RunEvent', { description: 'A log, step or run event; `seq` rises by one per event within a run.' });
+
+const RunIdParam = z.object({ runId: z.string().max(64).openapi({ param: { in: 'path' } }) });
+const tags = ['Runs'];
+
+const create = createRoute({
+  method: 'post',
+  path: '/flows/{flowId}/runs',
+  tags,
+  summary: 'Start a test run of a flow',
+  description: 'With `?wait=<1-30>` the answer waits up to that many seconds: 200 with the finished run, or 202 if it is still going.',
+  security: bearerSecurity,
+  middleware: [requireScope('runs:write'), readJsonBody({ required: false })] as const,
+  request: {
+    params: FlowIdParam,
+    query: z.object({ wait: z.coerce.number().int().min(1).max(30).optional().openapi({ param: { in: 'query' } }) }),
+    ...jsonBody(z.object({ input: z.record(z.string(), z.unknown()).optional() }).openapi('RunInput'), false),
+  },
+  responses: {
+    202: jsonContent(RunSchema, 'Started (or still going after `wait`)'),
+    200: jsonContent(RunSchema, 'Finished within `wait`'),
+    ...standardErrors,
+  },
+});
+
+const list = createRoute({
+  method: 'get',
+  path: '/flows/{flowId}/runs',
+  tags,
+  summary: "A flow's runs, newest first (without steps)",
+  security: bearerSecurity,
+  middleware: [requireScope('runs:read')] as const,
+  request: {
+    params: FlowIdParam,
+    query: pageQuery('run').extend({ status: z.enum(RUN_STATUSES).optional().openapi({ param: { in: 'query' } }) }),
+  },
+  responses: { 200: jsonContent(pageOf(RunSchema), 'A page of runs'), ...standardErrors },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/runs/{runId}',
+  tags,
+  summary: 'A run with its steps',
+  security: bearerSecurity,
+  middleware: [requireScope('runs:read')] as const,
+  request: { params: RunIdParam },
+  responses: { 200: jsonContent(RunSchema, 'The run'), ...standardErrors },
+});
+
+const logs = createRoute({
+  method: 'get',
+  path: '/runs/{runId}/logs',
+  tags,
+  summary: "A run's events in seq order",
+  description:
+    '`nextAfter` is the `seq` to pass as `after` next time; it is null when this page is empty and the run has ended.',
+  security: bearerSecurity,
+  middleware: [requireScope('runs:read')] as const,
+  request: {
+    params: RunIdParam,
+    query: z.object({
+      after: z.coerce.number().int().min(0).default(0).openapi({ param: { in: 'query' } }),
+      limit: z.coerce.number().int().min(1).max(1000).default(100).openapi({ param: { in: 'query' } }),
+    }),
+  },
+  responses: {
+    200: jsonContent(z.object({ items: z.array(EventSchema), nextAfter: z.number().int().nullable() }), 'Events'),
+    ...standardErrors,
+  },
+});
+
+const cancel = createRoute({
+  method: 'post',
+  path: '/runs/{runId}/cancel',
+  tags,
+  summary: 'Cancel a running or waiting run',
+  security: bearerSecurity,
+  middleware: [requireScope('runs:write'), readJsonBody({ required: false })] as const,
+  request: { params: RunIdParam },
+  responses: { 202: jsonContent(RunSchema, 'Cancellation accepted; the run as it is now'), ...standardErrors },
+});
+
+const RUN_ID = idPattern('run');
+
+/** The run's index row in the caller's tenant, or 404. */
+async function requireRun(scope: TenantScope, runId: string) {
+  const row = RUN_ID.test(runId) ? await getRunRow(scope, runId) : undefined;
+  if (!row) throw notFound('run');
+  return row;
+}
+
+export const runRoutes = newRouter()
+  .openapi(create, async (c) => {
+    const scope = tenantScope(c.env, c.var.caller);
+    const flow = await requireFlow(scope, c.req.valid('param').flowId);
+    const run = (await startRun(c.env, scope, flow, { type: 'manual', payload: c.req.valid('json').input ?? {} }))!;
+    const wait = c.req.valid('query').wait;
+    if (!wait) return c.json(run, 202);
+    const finished = (await runStub(c.env, run.id).waitForEnd(scope.tenantId, wait * 1000)) ?? run;
+    return isFinal(finished.status) ? c.json(finished, 200) : c.json(finished, 202);
+  })
+  .openapi(list, async (c) => {
+    const scope = tenantScope(c.env, c.var.caller);
+    const { flowId } = c.req.valid('param');
+    await requireFlow(scope, flowId);
+    const result = await listRuns(scope, flowId, c.req.valid('query'));
+    return c.json({ items: result.items.map(toRun), nextCursor: result.nextCursor }, 200);
+  })
+  .openapi(get, async (c) => {
+    const scope = tenantScope(c.env, c.var.caller);
+    const row = await requireRun(scope, c.req.valid('param').runId);
+    const run: Run = (await runStub(c.env, row.id).getRun(scope.tenantId)) ?? { ...toRun(row), steps: [] };
+    return c.json(run, 200);
+  })
+  .openapi(logs, async (c) => {
+    const scope = tenantScope(c.env, c.var.caller);
+    const row = await requireRun(scope, c.req.valid('param').runId);
+    const { after, limit } = c.req.valid('query');
+    const page = await runStub(c.env, row.id).events(scope.tenantId, after, limit);
+    const items = page?.items ?? [];
+    const nextAfter = items.length > 0 ? items[items.length - 1]!.seq : page && !page.final ? after : null;
+    return c.json({ items, nextAfter }, 200);
+  })
+  .openapi(cancel, async (c) => {
+    const scope = tenantScope(c.env, c.var.caller);
+    const row = await requireRun(scope, c.req.valid('param').runId);
+    const run = (await runStub(c.env, row.id).cancelRun(scope.tenantId)) ?? toRun(row);
+    await auditInsert(scope, 'run.cancel', `runs/${row.id}`);
+    return c.json(run, 202);
+  });

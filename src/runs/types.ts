@@ -1,0 +1,64 @@
+import type { FlowDefinition, TriggerType } from '../flows/definition';
+
+export const RUN_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+export type LogLevel = 'info' | 'warn' | 'error';
+
+export const isFinal = (status: RunStatus): boolean =>
+  status === 'succeeded' || status === 'failed' || status === 'cancelled';
+
+/** The events of the contract ("Live logs over WebSocket"); `seq` rises by one per event within a run. */
+export type RunEvent =
+  | { type: 'log'; seq: number; ts: string; runId: string; blockId: string | null; level: LogLevel; message: string }
+  | { type: 'step'; seq: number; ts: string; runId: string; blockId: string; status: StepStatus; attempt: number; error?: string }
+  | { type: 'run'; seq: number; ts: string; runId: string; status: RunStatus; error?: string };
+
+/** An event before the run object numbers and stamps it. */
+export type NewEvent = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'seq' | 'ts' | 'runId'> : never) : never;
+
+export interface Step {
+  blockId: string;
+  type: string;
+  status: StepStatus;
+  attempts: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  output: unknown;
+  error: string | null;
+}
+
+/** The Run of the API contract. */
+export interface Run {
+  id: string;
+  flowId: string;
+  flowVersion: number;
+  status: RunStatus;
+  trigger: { type: TriggerType } & Record<string, unknown>;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+  steps?: Step[];
+}
+
+/** What a trigger hands to `startRun`. */
+export interface TriggerInput {
+  type: TriggerType;
+  /** What templates read as `{{trigger.…}}`. */
+  payload: Record<string, unknown>;
+  /** For at-least-once sources: a second start with the same key starts nothing. */
+  dedupeKey?: string;
+}
+
+/** Everything a run object needs to execute, pinned when the run is triggered. */
+export interface RunInit {
+  runId: string;
+  tenantId: string;
+  flowId: string;
+  flowVersion: number;
+  definition: FlowDefinition;
+  triggerType: TriggerType;
+  payload: Record<string, unknown>;
+  createdAt: string;
+}
