@@ -6,12 +6,13 @@ import { adminRoutes } from './routes/admin';
 import { auditRoutes } from './routes/audit';
 import { devRoutes } from './routes/dev';
 import { flowRoutes } from './routes/flows';
+import { liveRoutes } from './routes/live';
 import { runRoutes } from './routes/runs';
 import { secretRoutes } from './routes/secrets';
 import { variableRoutes } from './routes/variables';
 
-/** Routes under /v1 that authenticate themselves (webhooks carry no JWT). */
-const SELF_AUTHENTICATED = /^\/v1\/hooks\//;
+/** Routes under /v1 that authenticate themselves: webhooks carry no JWT, live sockets may carry a ticket. */
+const SELF_AUTHENTICATED = /^\/v1\/(hooks\/|(runs|flows)\/[^/]+\/live$)/;
 
 const OPENAPI_INFO = {
   openapi: '3.1.0',
@@ -35,6 +36,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/v1', secretRoutes);
   app.route('/v1', variableRoutes);
   app.route('/v1', runRoutes);
+  app.route('/v1', liveRoutes);
   app.route('/v1', auditRoutes);
   app.route('/v1', adminRoutes);
 

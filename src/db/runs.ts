@@ -1,5 +1,7 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
 import type { TriggerType } from '../flows/definition';
+import { notFound } from '../http/errors';
+import { idPattern } from '../lib/ids';
 import type { Run, RunStatus } from '../runs/types';
 import { auditInsert } from './audit';
 import { page, type Page, type PageQuery } from './pagination';
@@ -41,6 +43,15 @@ export async function insertRun(scope: TenantScope, row: RunRow, dedupeKey?: str
     if (dedupeKey && /UNIQUE constraint failed: trigger_dedupe/.test(String(err))) return false;
     throw err;
   }
+}
+
+const RUN_ID = idPattern('run');
+
+/** The run's index row in the caller's tenant, or a 404 ApiError. */
+export async function requireRun(scope: TenantScope, runId: string): Promise<RunRow> {
+  const row = RUN_ID.test(runId) ? await getRunRow(scope, runId) : undefined;
+  if (!row) throw notFound('run');
+  return row;
 }
 
 export async function getRunRow(scope: TenantScope, runId: string): Promise<RunRow | undefined> {

@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'validation_failed'
   | 'rate_limited'
+  | 'upgrade_required'
   | 'internal';
 
 export interface ErrorDetail {
@@ -35,6 +36,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   unsupported_media_type: 415,
   validation_failed: 422,
   rate_limited: 429,
+  upgrade_required: 426,
   internal: 500,
 };
 

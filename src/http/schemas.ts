@@ -67,3 +67,7 @@ export const FlowNameParams = FlowIdParam.extend({
     .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'names match ^[A-Za-z_][A-Za-z0-9_]{0,63}$')
     .openapi({ param: { in: 'path' }, example: 'postmark_api_key' }),
 });
+
+export const RunIdParam = z.object({
+  runId: z.string().max(64).openapi({ param: { in: 'path' }, example: 'run_01JD3Q2V7X0000000000000000' }),
+});

@@ -1,14 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { auditInsert } from '../db/audit';
 import { requireFlow } from '../db/flows';
-import { getRunRow, listRuns, toRun } from '../db/runs';
-import { tenantScope, type TenantScope } from '../db/scope';
+import { listRuns, requireRun, toRun } from '../db/runs';
+import { tenantScope } from '../db/scope';
 import { requireScope } from '../http/auth';
-import { notFound } from '../http/errors';
 import { jsonBody as readJsonBody } from '../http/json-body';
 import { newRouter } from '../http/router';
-import { bearerSecurity, FlowIdParam, jsonBody, jsonContent, pageOf, pageQuery, standardErrors } from '../http/schemas';
-import { idPattern } from '../lib/ids';
+import { bearerSecurity, FlowIdParam, jsonBody, jsonContent, pageOf, pageQuery, RunIdParam, standardErrors } from '../http/schemas';
 import { runStub, startRun } from '../runs/start';
 import { isFinal, RUN_STATUSES, type Run } from '../runs/types';
 
@@ -55,7 +53,6 @@ const EventSchema = z
   })
   .openapi('RunEvent', { description: 'A log, step or run event; `seq` rises by one per event within a run.' });
 
-const RunIdParam = z.object({ runId: z.string().max(64).openapi({ param: { in: 'path' } }) });
 const tags = ['Runs'];
 
 const create = createRoute({
@@ -135,15 +132,6 @@ const cancel = createRoute({
   request: { params: RunIdParam },
   responses: { 202: jsonContent(RunSchema, 'Cancellation accepted; the run as it is now'), ...standardErrors },
 });
-
-const RUN_ID = idPattern('run');
-
-/** The run's index row in the caller's tenant, or 404. */
-async function requireRun(scope: TenantScope, runId: string) {
-  const row = RUN_ID.test(runId) ? await getRunRow(scope, runId) : undefined;
-  if (!row) throw notFound('run');
-  return row;
-}
 
 export const runRoutes = newRouter()
   .openapi(create, async (c) => {

@@ -22,6 +22,7 @@ import type { Env } from '../env';
 import type { Block } from '../flows/definition';
 import { edgesOf, successor } from '../flows/graph';
 import { referencedSecrets, render, type TemplateContext } from '../flows/templates';
+import { HubForwarder } from '../live/hub-forwarder';
 import { RunStore } from './run-store';
 import { isFinal, type LogLevel, type NewEvent, type Run, type RunEvent, type RunInit, type RunStatus } from './types';
 
@@ -33,6 +34,15 @@ const DEFAULT_RETENTION_DAYS = 30;
 const MAX_MESSAGE_CHARS = 16 * 1024;
 const MAX_ERROR_CHARS = 4 * 1024;
 
+/** Set by the Worker on a viewer's request once it has authorised it. */
+export const TENANT_HEADER = 'x-powerflows-tenant';
+
+/** A live viewer of this run, as attached to its hibernating WebSocket. */
+interface RunViewer {
+  tenantId: string;
+  lastSeq: number;
+}
+
 export class RunObject extends DurableObject<Env> {
   private readonly store: RunStore;
   /** True while this instance's step loop runs; a fresh instance starts false. */
@@ -40,6 +50,7 @@ export class RunObject extends DurableObject<Env> {
   private secrets: Promise<OpenedSecrets> | undefined;
   private cancel = new AbortController();
   private readonly endWaiters = new Set<() => void>();
+  private forwarder: HubForwarder | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -344,8 +355,70 @@ export class RunObject extends DurableObject<Env> {
     return stored;
   }
 
-  /** Fans an event out to live viewers (WebSockets of this run and the flow's hub). */
-  protected publish(_event: RunEvent): void {}
+  /**
+   * Fans an event out to this run's WebSockets (each gets every seq once, in
+   * order; the final run event closes them with 1000) and, batched, to the
+   * flow's hub. Nothing here waits on a viewer.
+   */
+  private publish(event: RunEvent): void {
+    const final = event.type === 'run' && isFinal(event.status);
+    const frame = JSON.stringify(event);
+    for (const ws of this.ctx.getWebSockets()) {
+      const viewer = ws.deserializeAttachment() as RunViewer | null;
+      if (!viewer || event.seq <= viewer.lastSeq) continue;
+      try {
+        ws.send(frame);
+        ws.serializeAttachment({ ...viewer, lastSeq: event.seq } satisfies RunViewer);
+        if (final) ws.close(1000, 'run finished');
+      } catch {
+        // a closed socket: its close handler cleans up
+      }
+    }
+    this.hubForwarder().push(event, final);
+  }
+
+  private hubForwarder(): HubForwarder {
+    if (!this.forwarder) {
+      const hubs = this.env.FLOW_HUBS;
+      const hub = hubs.get(hubs.idFromName(this.store.init().flowId));
+      this.forwarder = new HubForwarder((events) => hub.publish(events));
+    }
+    return this.forwarder;
+  }
+
+  // ---- live viewers ------------------------------------------------------
+
+  /**
+   * A viewer's WebSocket (already authorised by the Worker, which passes the
+   * tenant): replays the stored events after `after`, then streams new ones.
+   * The replay is synchronous, so no event can slip in between it and the
+   * live stream: no gap, no duplicate.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    const tenantId = request.headers.get(TENANT_HEADER) ?? '';
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket', { status: 426 });
+    if (!this.owns(tenantId)) return new Response('no such run', { status: 404 });
+    const after = Math.max(0, Number(new URL(request.url).searchParams.get('after')) || 0);
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    let lastSeq = after;
+    for (let page = this.store.events(lastSeq, 500); page.length > 0; page = this.store.events(lastSeq, 500)) {
+      for (const event of page) server.send(JSON.stringify(event));
+      lastSeq = page[page.length - 1]!.seq;
+    }
+    server.serializeAttachment({ tenantId, lastSeq } satisfies RunViewer);
+    if (isFinal(this.store.state()!.status)) server.close(1000, 'run finished');
+    this.ensureRunning();
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    try {
+      ws.close(code === 1005 ? 1000 : code, 'bye');
+    } catch {
+      // already closed
+    }
+  }
 
   /** Reports the current status to the D1 run index; on failure the alarm retries. */
   private async syncIndex(): Promise<void> {
