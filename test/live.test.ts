@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_UNACKED, SLOW_VIEWER_CLOSE } from '../src/live/viewers';
 import type { FlowHub } from '../src/runs/flow-hub';
 import type { RunEvent } from '../src/runs/types';
-import { call, callJson, createFlow, token } from './helpers/api';
+import { callJson, createFlow, token } from './helpers/api';
 import { openLive, seqsByRun } from './helpers/live';
 import { allEvents, until } from './helpers/runs';
 
