@@ -4,7 +4,9 @@
  * 2. applies the D1 migrations to the local database;
  * 3. runs `wrangler dev` on 127.0.0.1:$PORT (default 8787) with local D1, R2,
  *    Durable Objects and Queues;
- * 4. once it answers, prints the page's URL and a development token for tenant `demo`.
+ * 4. once it answers, prints the page's URL and a development token for tenant `demo`;
+ * 5. fires the cron trigger at the start of every minute, since `wrangler dev`
+ *    does not (it calls the `/__scheduled` route that `--test-scheduled` adds).
  *
  * Unattended: no prompts, works with stdin closed. `POWERFLOWS_STATE_DIR`
  * moves the local state (default `.wrangler/state`), e.g. for a fresh e2e run.
@@ -64,6 +66,21 @@ PowerFlows is running at ${origin}/
 Development token (tenant demo, all tenant scopes, valid 24 hours):
 ${token}
 `);
+
+fireCronEveryMinute();
+
+function fireCronEveryMinute(): void {
+  const fire = () => {
+    fetch(`${origin}/__scheduled?cron=${encodeURIComponent('* * * * *')}`).catch(() => {
+      // the server is restarting or stopping; the next minute tries again
+    });
+  };
+  const untilNextMinute = 60_000 - (Date.now() % 60_000);
+  setTimeout(() => {
+    fire();
+    setInterval(fire, 60_000).unref();
+  }, untilNextMinute).unref();
+}
 
 async function waitUntilHealthy(): Promise<void> {
   const deadline = Date.now() + 120_000;

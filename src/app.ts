@@ -6,9 +6,11 @@ import { adminRoutes } from './routes/admin';
 import { auditRoutes } from './routes/audit';
 import { devRoutes } from './routes/dev';
 import { flowRoutes } from './routes/flows';
+import { hookRoutes } from './routes/hooks';
 import { liveRoutes } from './routes/live';
 import { runRoutes } from './routes/runs';
 import { secretRoutes } from './routes/secrets';
+import { uploadRoutes } from './routes/uploads';
 import { variableRoutes } from './routes/variables';
 
 /** Routes under /v1 that authenticate themselves: webhooks carry no JWT, live sockets may carry a ticket. */
@@ -37,6 +39,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/v1', variableRoutes);
   app.route('/v1', runRoutes);
   app.route('/v1', liveRoutes);
+  app.route('/v1', hookRoutes);
+  app.route('/v1', uploadRoutes);
   app.route('/v1', auditRoutes);
   app.route('/v1', adminRoutes);
 

@@ -1,3 +1,4 @@
+import type { RateLimiter } from './limits/rate-limiter';
 import type { FlowHub } from './runs/flow-hub';
 import type { RunObject } from './runs/run-object';
 
@@ -7,6 +8,7 @@ export interface Env {
   UPLOADS: R2Bucket;
   RUNS: DurableObjectNamespace<RunObject>;
   FLOW_HUBS: DurableObjectNamespace<FlowHub>;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   UPLOAD_EVENTS: Queue<unknown>;
   ASSETS: Fetcher;
 
@@ -15,6 +17,10 @@ export interface Env {
   MAX_UPLOAD_BYTES?: string;
   /** "true" lets http_request reach loopback and private addresses (local development and tests only). */
   ALLOW_PRIVATE_EGRESS?: string;
+  /** Webhook rate limit per hook, `<burst>/<seconds>` (default 60/60). */
+  HOOK_RATE_LIMIT?: string;
+  /** Run starts per tenant (test runs, webhooks, uploads), `<burst>/<seconds>` (default 600/60). */
+  TENANT_RUN_RATE_LIMIT?: string;
   /** Days a finished run keeps its steps and events (default 30); the D1 index row stays. */
   RUN_RETENTION_DAYS?: string;
 

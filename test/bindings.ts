@@ -7,6 +7,10 @@ export const TEST_BINDINGS = {
   ENVIRONMENT: 'test',
   // The fake outside API listens on 127.0.0.1.
   ALLOW_PRIVATE_EGRESS: 'true',
+  // Small limits, so the tests reach them quickly.
+  MAX_UPLOAD_BYTES: String(1024 * 1024),
+  HOOK_RATE_LIMIT: '5/60',
+  TENANT_RUN_RATE_LIMIT: '300/3600',
   JWT_SECRET: TEST_JWT_SECRET,
   MASTER_KEY: TEST_MASTER_KEY,
 } as const;

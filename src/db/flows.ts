@@ -4,7 +4,7 @@ import { notFound } from '../http/errors';
 import { newId, randomToken } from '../lib/ids';
 import type { WrappedFlowKey } from '../crypto/envelope';
 import { auditInsert, auditInsertIfChanged } from './audit';
-import { nowIso } from './client';
+import { nowIso, type Db } from './client';
 import { page, type Page, type PageQuery } from './pagination';
 import { flowKeys, flows, flowVersions, secrets, tenants, variables } from './schema';
 import { wrappedKeyInsert } from './secrets';
@@ -196,4 +196,30 @@ function versionRow(row: FlowRow) {
     blocks: row.blocks,
     createdAt: row.updatedAt,
   };
+}
+
+/**
+ * The enabled webhook flow a hook id belongs to. The one flow lookup not
+ * scoped by a caller's tenant: the unguessable hook id is the credential, and
+ * the tenant comes from the row it finds.
+ */
+export async function findFlowByHook(db: Db, hookId: string): Promise<FlowRow | undefined> {
+  return db
+    .select()
+    .from(flows)
+    .where(and(eq(flows.hookId, hookId), eq(flows.triggerType, 'webhook'), eq(flows.enabled, true)))
+    .get();
+}
+
+/** Gives a webhook flow a new hook id: the old URL stops working at once. */
+export async function rotateHook(scope: TenantScope, flowId: string): Promise<FlowRow | undefined> {
+  const [rows] = await scope.db.batch([
+    scope.db
+      .update(flows)
+      .set({ hookId: newHookId(), updatedAt: nowIso() })
+      .where(owned(flows, scope, and(eq(flows.id, flowId), eq(flows.triggerType, 'webhook'))))
+      .returning(),
+    auditInsertIfChanged(scope, 'flow.hook_rotate', flowTarget(flowId)),
+  ]);
+  return rows[0];
 }

@@ -6,6 +6,7 @@ import { tenantScope } from '../db/scope';
 import { requireScope } from '../http/auth';
 import { jsonBody as readJsonBody } from '../http/json-body';
 import { newRouter } from '../http/router';
+import { enforceRateLimit, tenantRunLimit } from '../limits/enforce';
 import { bearerSecurity, FlowIdParam, jsonBody, jsonContent, pageOf, pageQuery, RunIdParam, standardErrors } from '../http/schemas';
 import { runStub, startRun } from '../runs/start';
 import { isFinal, RUN_STATUSES, type Run } from '../runs/types';
@@ -137,6 +138,7 @@ export const runRoutes = newRouter()
   .openapi(create, async (c) => {
     const scope = tenantScope(c.env, c.var.caller);
     const flow = await requireFlow(scope, c.req.valid('param').flowId);
+    await enforceRateLimit(c.env, `tenant:${scope.tenantId}`, tenantRunLimit(c.env), 'this tenant');
     const run = (await startRun(c.env, scope, flow, { type: 'manual', payload: c.req.valid('json').input ?? {} }))!;
     const wait = c.req.valid('query').wait;
     if (!wait) return c.json(run, 202);

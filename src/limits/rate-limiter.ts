@@ -1,0 +1,51 @@
+/**
+ * One Durable Object per rate-limited key (a webhook, a tenant): a token
+ * bucket in memory. Exact and cheap: one call per request. If the object is
+ * evicted the bucket starts full again, which only ever errs towards
+ * letting a request through.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../env';
+
+export interface RateLimit {
+  /** Requests allowed in a burst. */
+  burst: number;
+  /** Tokens added back per second. */
+  perSecond: number;
+}
+
+export interface RateDecision {
+  allowed: boolean;
+  /** Whole seconds until a request would be allowed (0 when allowed). */
+  retryAfter: number;
+}
+
+export class RateLimiter extends DurableObject<Env> {
+  private tokens: number | undefined;
+  private updatedAt = 0;
+
+  /** Takes one token if there is one. */
+  async take(limit: RateLimit): Promise<RateDecision> {
+    const now = Date.now();
+    const refilled = this.tokens === undefined ? limit.burst : this.tokens + ((now - this.updatedAt) / 1000) * limit.perSecond;
+    this.tokens = Math.min(limit.burst, refilled);
+    this.updatedAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return { allowed: true, retryAfter: 0 };
+    }
+    return { allowed: false, retryAfter: Math.max(1, Math.ceil((1 - this.tokens) / limit.perSecond)) };
+  }
+}
+
+/**
+ * Parses a limit written as `<burst>/<seconds>` ("60/60": 60 at once, then
+ * one a second); anything else falls back to `fallback`.
+ */
+export function parseRateLimit(text: string | undefined, fallback: RateLimit): RateLimit {
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text ?? '');
+  if (!match) return fallback;
+  const burst = Number(match[1]);
+  const seconds = Number(match[2]);
+  return burst > 0 && seconds > 0 ? { burst, perSecond: burst / seconds } : fallback;
+}

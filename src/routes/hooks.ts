@@ -1,0 +1,84 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { database } from '../db/client';
+import { findFlowByHook, requireFlow, rotateHook, toFlow } from '../db/flows';
+import { tenantScope } from '../db/scope';
+import { requireScope } from '../http/auth';
+import { ApiError, notFound } from '../http/errors';
+import { isJsonMediaType, MAX_JSON_BYTES, readTextWithin } from '../http/json-body';
+import { newRouter } from '../http/router';
+import { bearerSecurity, FlowIdParam, jsonContent, standardErrors } from '../http/schemas';
+import { enforceRateLimit, hookLimit, tenantRunLimit } from '../limits/enforce';
+import { startRun } from '../runs/start';
+import { FlowSchema } from './flows';
+
+/** Headers a flow never sees: credentials of whoever called the hook. */
+const HIDDEN_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+const HookParam = z.object({ hookId: z.string().max(100).openapi({ param: { in: 'path' } }) });
+
+const trigger = createRoute({
+  method: 'post',
+  path: '/hooks/{hookId}',
+  tags: ['Webhooks'],
+  summary: "Start a run of the webhook's flow (no JWT: the hook id is the secret)",
+  description:
+    'The run\'s trigger is `{ body, headers, query }`: the body parsed when it is JSON (text otherwise, up to 1 MiB), headers without authorization and cookies. Rate limited per hook.',
+  request: { params: HookParam },
+  responses: {
+    202: jsonContent(z.object({ runId: z.string() }), 'Run started'),
+    400: standardErrors[400],
+    404: standardErrors[404],
+    413: standardErrors[413],
+    429: standardErrors[429],
+  },
+});
+
+const rotate = createRoute({
+  method: 'post',
+  path: '/flows/{flowId}/hook/rotate',
+  tags: ['Webhooks'],
+  summary: 'Give a webhook flow a new hook URL; the old one stops working',
+  security: bearerSecurity,
+  middleware: [requireScope('flows:write')] as const,
+  request: { params: FlowIdParam },
+  responses: {
+    200: jsonContent(FlowSchema, 'The flow with its new hookUrl'),
+    ...standardErrors,
+    409: { description: 'The flow has no webhook trigger (`conflict`)' },
+  },
+});
+
+export const hookRoutes = newRouter()
+  .openapi(trigger, async (c) => {
+    const flow = await findFlowByHook(database(c.env.DB), c.req.valid('param').hookId);
+    if (!flow) throw notFound('hook');
+    await enforceRateLimit(c.env, `hook:${flow.hookId}`, hookLimit(c.env), 'this hook');
+    await enforceRateLimit(c.env, `tenant:${flow.tenantId}`, tenantRunLimit(c.env), 'this tenant');
+
+    const text = await readTextWithin(c.req.raw, MAX_JSON_BYTES);
+    let body: unknown = text;
+    if (text !== '' && isJsonMediaType(c.req.header('content-type'))) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new ApiError('invalid_json', 'body is not valid JSON');
+      }
+    }
+    const headers: Record<string, string> = {};
+    c.req.raw.headers.forEach((value, name) => {
+      if (!HIDDEN_HEADERS.has(name)) headers[name] = value;
+    });
+    const query = Object.fromEntries(new URL(c.req.url).searchParams);
+
+    const scope = tenantScope(c.env, { tenantId: flow.tenantId, sub: 'webhook' });
+    const run = await startRun(c.env, scope, flow, { type: 'webhook', payload: { body, headers, query } });
+    return c.json({ runId: run!.id }, 202);
+  })
+  .openapi(rotate, async (c) => {
+    const scope = tenantScope(c.env, c.var.caller);
+    const { flowId } = c.req.valid('param');
+    await requireFlow(scope, flowId);
+    const row = await rotateHook(scope, flowId);
+    if (!row) throw new ApiError('conflict', 'the flow has no webhook trigger');
+    return c.json(toFlow(row), 200);
+  });

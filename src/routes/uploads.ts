@@ -1,0 +1,60 @@
+import { Hono } from 'hono';
+import { isDevelopment } from '../env';
+import { requireScope } from '../http/auth';
+import { ApiError, validationFailed } from '../http/errors';
+import type { AppEnv } from '../http/router';
+import { enforceRateLimit, tenantRunLimit } from '../limits/enforce';
+import { keyProblem, MAX_KEY_BYTES } from '../lib/object-keys';
+import type { R2Event } from '../triggers/r2-event';
+
+const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+export const UPLOADS_BUCKET_NAME = 'powerflows-uploads';
+
+/**
+ * `PUT /v1/uploads/<path>`: streams the raw body into the uploads bucket at
+ * `<tid>/<path>`, keeping its content type. The body is never buffered: R2
+ * takes the request stream, whose length `Content-Length` declares (and the
+ * runtime enforces), so the size limit is checked before a byte is stored.
+ */
+export const uploadRoutes = new Hono<AppEnv>().put('/uploads/*', requireScope('flows:write'), async (c) => {
+  const caller = c.var.caller;
+  const path = decodePath(c.req.path.slice('/v1/uploads/'.length));
+  const problem = keyProblem(path) ?? (byteLength(`${caller.tenantId}/${path}`) > MAX_KEY_BYTES ? `path is longer than ${MAX_KEY_BYTES - caller.tenantId.length - 1} bytes` : null);
+  if (problem) throw validationFailed([{ path: 'path', message: problem }]);
+
+  const limit = Number(c.env.MAX_UPLOAD_BYTES) || DEFAULT_MAX_UPLOAD_BYTES;
+  const declared = c.req.header('content-length');
+  if (declared === undefined) throw new ApiError('length_required', 'send Content-Length with the upload');
+  const size = Number(declared);
+  if (!Number.isSafeInteger(size) || size < 0) throw validationFailed([{ path: 'Content-Length', message: 'not a byte count' }]);
+  if (size > limit) throw new ApiError('payload_too_large', `upload is larger than ${limit} bytes`);
+  await enforceRateLimit(c.env, `tenant:${caller.tenantId}`, tenantRunLimit(c.env), 'this tenant');
+
+  const key = `${caller.tenantId}/${path}`;
+  const contentType = c.req.header('content-type');
+  const object = await c.env.UPLOADS.put(key, size === 0 ? '' : c.req.raw.body, {
+    httpMetadata: contentType ? { contentType } : undefined,
+  });
+  if (isDevelopment(c.env)) {
+    // Miniflare emits no R2 event notifications: send the message production's notification rule would.
+    const event: R2Event = {
+      account: 'local',
+      action: 'PutObject',
+      bucket: UPLOADS_BUCKET_NAME,
+      object: { key, size: object.size, eTag: object.etag },
+      eventTime: object.uploaded.toISOString(),
+    };
+    await c.env.UPLOAD_EVENTS.send(event);
+  }
+  return c.json({ key: path, size: object.size, eTag: object.etag }, 201);
+});
+
+function decodePath(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw validationFailed([{ path: 'path', message: 'not a valid percent-encoded path' }]);
+  }
+}
+
+const byteLength = (text: string) => new TextEncoder().encode(text).length;

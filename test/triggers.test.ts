@@ -1,0 +1,299 @@
+import { createExecutionContext, createMessageBatch, createScheduledController, env, getQueueResult, waitOnExecutionContext } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import worker from '../src/index';
+import { tenantRunLimit } from '../src/limits/enforce';
+import { sweep } from '../src/runs/sweep';
+import { call, callJson, createFlow, flowBody, token } from './helpers/api';
+import { stepOf, until } from './helpers/runs';
+
+let acme: string;
+let globex: string;
+beforeAll(async () => {
+  acme = await token({ tenant: 'acme-up' });
+  globex = await token({ tenant: 'globex-up' });
+});
+
+const logBlock = [{ id: 'say', type: 'log', params: { message: 'got {{trigger.key}}' } }];
+
+const event = (key: string, extra: Record<string, unknown> = {}) => ({
+  account: 'acct',
+  action: 'PutObject',
+  bucket: 'powerflows-uploads',
+  object: { key, size: 1234, eTag: `etag-${key}` },
+  eventTime: '2026-11-26T12:00:00.000Z',
+  ...extra,
+});
+
+async function runsOf(tok: string, flowId: string): Promise<any[]> {
+  return (await callJson('GET', `/v1/flows/${flowId}/runs`, { token: tok })).body.items;
+}
+
+async function deliver(messages: Array<{ id: string; body: unknown }>) {
+  const batch = createMessageBatch('upload-events', messages.map((m) => ({ ...m, timestamp: new Date(), attempts: 1 })));
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env);
+  return getQueueResult(batch, ctx);
+}
+
+describe('upload events from the queue', () => {
+  it('start one run per matching enabled flow of the key\'s tenant, and nothing else', async () => {
+    const jpg = await createFlow(acme, { trigger: { type: 'r2_upload', prefix: 'images/', suffix: '.jpg' }, blocks: logBlock });
+    const any = await createFlow(acme, { trigger: { type: 'r2_upload' }, blocks: logBlock });
+    const disabled = await createFlow(acme, { trigger: { type: 'r2_upload' }, blocks: logBlock, enabled: false });
+    const manual = await createFlow(acme, { blocks: logBlock });
+    const theirs = await createFlow(globex, { trigger: { type: 'r2_upload', prefix: 'images/' }, blocks: logBlock });
+
+    const result = await deliver([
+      { id: 'm1', body: event('acme-up/images/cat.jpg') },
+      { id: 'm2', body: event('acme-up/docs/report.pdf') },
+      { id: 'm3', body: event('globex-up/images/dog.png') },
+      { id: 'm4', body: event('nobody/images/cat.jpg') },
+      { id: 'm5', body: event('acme-up/images/gone.jpg', { action: 'DeleteObject' }) },
+      { id: 'm6', body: { not: 'an event' } },
+      { id: 'm7', body: 'not even json' },
+      { id: 'm8', body: event('no-slash-key') },
+    ]);
+    expect(result.retryMessages).toEqual([]);
+    expect(result.explicitAcks.sort()).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8']);
+
+    const jpgRuns = await runsOf(acme, jpg.id);
+    expect(jpgRuns).toHaveLength(1);
+    expect(jpgRuns[0].trigger).toEqual({
+      type: 'r2_upload',
+      bucket: 'powerflows-uploads',
+      key: 'images/cat.jpg',
+      size: 1234,
+      eTag: 'etag-acme-up/images/cat.jpg',
+      action: 'PutObject',
+      eventTime: '2026-11-26T12:00:00.000Z',
+    });
+    expect((await runsOf(acme, any.id)).map((r) => r.trigger.key).sort()).toEqual(['docs/report.pdf', 'images/cat.jpg']);
+    expect(await runsOf(acme, disabled.id)).toEqual([]);
+    expect(await runsOf(acme, manual.id)).toEqual([]);
+    expect((await runsOf(globex, theirs.id)).map((r) => r.trigger.key)).toEqual(['images/dog.png']);
+
+    const done = await until(() => callJson('GET', `/v1/runs/${jpgRuns[0].id}`, { token: acme }), (r) => r.body.status === 'succeeded');
+    expect(stepOf(done.body, 'say').output.message).toBe('got images/cat.jpg');
+  });
+
+  it('a redelivered event never starts a second run', async () => {
+    const flow = await createFlow(acme, { trigger: { type: 'r2_upload', prefix: 'twice/' }, blocks: logBlock });
+    const body = event('acme-up/twice/a.jpg');
+    await deliver([{ id: 'a', body }, { id: 'b', body }]);
+    await deliver([{ id: 'c', body }]);
+    expect(await runsOf(acme, flow.id)).toHaveLength(1);
+    // A new version of the object (another eTag) is another event.
+    await deliver([{ id: 'd', body: event('acme-up/twice/a.jpg', { object: { key: 'acme-up/twice/a.jpg', size: 1, eTag: 'v2' } }) }]);
+    expect(await runsOf(acme, flow.id)).toHaveLength(2);
+  });
+
+  it('a transient failure retries only the message that failed', async () => {
+    const flow = await createFlow(acme, { trigger: { type: 'r2_upload', prefix: 'flaky/' }, blocks: logBlock });
+    await env.DB.prepare(
+      "CREATE TRIGGER fail_boom BEFORE INSERT ON runs WHEN NEW.\"trigger\" LIKE '%boom%' BEGIN SELECT RAISE(ABORT, 'transient failure'); END",
+    ).run();
+    try {
+      const result = await deliver([
+        { id: 'ok', body: event('acme-up/flaky/fine.jpg') },
+        { id: 'bad', body: event('acme-up/flaky/boom.jpg') },
+      ]);
+      expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['bad']);
+      expect(result.explicitAcks).toEqual(['ok']);
+    } finally {
+      await env.DB.prepare('DROP TRIGGER fail_boom').run();
+    }
+    const retried = await deliver([{ id: 'bad', body: event('acme-up/flaky/boom.jpg') }]);
+    expect(retried.explicitAcks).toEqual(['bad']);
+    expect((await runsOf(acme, flow.id)).map((r) => r.trigger.key).sort()).toEqual(['flaky/boom.jpg', 'flaky/fine.jpg']);
+  });
+});
+
+describe('PUT /v1/uploads/<path>', () => {
+  it('stores the body under the tenant namespace with its content type', async () => {
+    const bytes = new Uint8Array(3000).map((_, i) => i % 251);
+    const res = await callJson('PUT', '/v1/uploads/images/2026/cat%20one.jpg', {
+      token: acme,
+      rawBody: bytes,
+      headers: { 'content-type': 'image/jpeg' },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({ key: 'images/2026/cat one.jpg', size: 3000, eTag: expect.any(String) });
+    const stored = await env.UPLOADS.get('acme-up/images/2026/cat one.jpg');
+    expect(stored!.httpMetadata?.contentType).toBe('image/jpeg');
+    expect(new Uint8Array(await stored!.arrayBuffer())).toEqual(bytes);
+    expect(await env.UPLOADS.head('images/2026/cat one.jpg')).toBeNull();
+  });
+
+  it('refuses uploads over MAX_UPLOAD_BYTES with 413 and stores nothing', async () => {
+    const res = await callJson('PUT', '/v1/uploads/big.bin', { token: acme, rawBody: new Uint8Array(1024 * 1024 + 1) });
+    expect(res.status).toBe(413);
+    expect(res.body.error.code).toBe('payload_too_large');
+    expect(await env.UPLOADS.head('acme-up/big.bin')).toBeNull();
+    const exact = await callJson('PUT', '/v1/uploads/exact.bin', { token: acme, rawBody: new Uint8Array(1024 * 1024) });
+    expect(exact.status).toBe(201);
+  });
+
+  it('asks for a length when the body is a stream of unknown size (411)', async () => {
+    const stream = new ReadableStream({ start: (c) => (c.enqueue(new Uint8Array(10)), c.close()) });
+    const res = await callJson('PUT', '/v1/uploads/stream.bin', { token: acme, rawBody: stream });
+    expect(res.status).toBe(411);
+    expect(res.body.error.code).toBe('length_required');
+  });
+
+  it.each([['..%2Fother-tenant%2Fx.jpg'], ['a//b.jpg'], ['dir/'], ['a/%2E%2E%2Fb'], ['%2Fabs.jpg'], [`${'x'.repeat(1020)}.jpg`], ['bad%ZZ']])(
+    'refuses the path %s with 422',
+    async (path) => {
+      const res = await callJson('PUT', `/v1/uploads/${path}`, { token: acme, rawBody: 'x' });
+      expect(res.status).toBe(422);
+      expect(res.body.error.details[0].path).toBe('path');
+    },
+  );
+
+  it('needs flows:write', async () => {
+    const reader = await token({ tenant: 'acme-up', scope: 'flows:read' });
+    expect((await callJson('PUT', '/v1/uploads/x.jpg', { token: reader, rawBody: 'x' })).status).toBe(403);
+    expect((await callJson('PUT', '/v1/uploads/x.jpg', { rawBody: 'x' })).status).toBe(401);
+  });
+});
+
+describe('webhooks', () => {
+  async function hookFlow(tok = acme, blocks: unknown[] = [{ id: 'say', type: 'log', params: { message: 'x={{trigger.body.x}} q={{trigger.query.q}} h={{trigger.headers.x-custom}}' } }]) {
+    return createFlow(tok, { trigger: { type: 'webhook' }, blocks });
+  }
+
+  it('start a run with body, headers (no credentials) and query', async () => {
+    const flow = await hookFlow();
+    const res = await callJson('POST', `${flow.hookUrl}?q=search`, {
+      body: { x: 42 },
+      headers: { 'x-custom': 'hello', authorization: 'Bearer caller-token', cookie: 'session=abc' },
+    });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ runId: expect.stringMatching(/^run_/) });
+    const run = await until(() => callJson('GET', `/v1/runs/${res.body.runId}`, { token: acme }), (r) => r.body.status === 'succeeded');
+    expect(run.body.trigger.type).toBe('webhook');
+    expect(run.body.trigger.body).toEqual({ x: 42 });
+    expect(run.body.trigger.query).toEqual({ q: 'search' });
+    expect(run.body.trigger.headers['x-custom']).toBe('hello');
+    expect(run.body.trigger.headers.authorization).toBeUndefined();
+    expect(run.body.trigger.headers.cookie).toBeUndefined();
+    expect(stepOf(run.body, 'say').output.message).toBe('x=42 q=search h=hello');
+  });
+
+  it('keep a non-JSON body as text; malformed JSON is 400; over 1 MiB is 413', async () => {
+    const flow = await hookFlow();
+    const text = await callJson('POST', flow.hookUrl, { rawBody: 'plain words', headers: { 'content-type': 'text/plain' } });
+    expect(text.status).toBe(202);
+    const run = await until(() => callJson('GET', `/v1/runs/${text.body.runId}`, { token: acme }), (r) => r.body.status === 'succeeded');
+    expect(run.body.trigger.body).toBe('plain words');
+    const flow2 = await hookFlow();
+    expect((await callJson('POST', flow2.hookUrl, { rawBody: '{"x":', headers: { 'content-type': 'application/json' } })).status).toBe(400);
+    const flow3 = await hookFlow();
+    const big = await callJson('POST', flow3.hookUrl, { rawBody: 'x'.repeat(1024 * 1024 + 1) });
+    expect(big.status).toBe(413);
+  });
+
+  it('unknown, disabled or no-longer-webhook flows are 404', async () => {
+    expect((await callJson('POST', '/v1/hooks/hook_doesnotexist', { body: {} })).status).toBe(404);
+    const disabled = await createFlow(acme, { trigger: { type: 'webhook' }, blocks: logBlock, enabled: false });
+    expect((await callJson('POST', disabled.hookUrl, { body: {} })).status).toBe(404);
+    const changed = await hookFlow();
+    await callJson('PUT', `/v1/flows/${changed.id}`, { token: acme, body: flowBody({ trigger: { type: 'manual' } }) });
+    expect((await callJson('POST', changed.hookUrl, { body: {} })).status).toBe(404);
+  });
+
+  it('are rate limited per hook with Retry-After (HOOK_RATE_LIMIT=5/60 in tests)', async () => {
+    const flow = await hookFlow();
+    const other = await hookFlow();
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await call('POST', flow.hookUrl, { body: {} })).status);
+    expect(statuses).toEqual([202, 202, 202, 202, 202, 429]);
+    const limited = await call('POST', flow.hookUrl, { body: {} });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await limited.json()) as any).error.code).toBe('rate_limited');
+    expect((await call('POST', other.hookUrl, { body: {} })).status).toBe(202);
+  });
+
+  it('rotating the hook invalidates the old URL', async () => {
+    const flow = await hookFlow();
+    const rotated = await callJson('POST', `/v1/flows/${flow.id}/hook/rotate`, { token: acme });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.hookUrl).toMatch(/^\/v1\/hooks\/hook_/);
+    expect(rotated.body.hookUrl).not.toBe(flow.hookUrl);
+    expect((await callJson('POST', flow.hookUrl, { body: {} })).status).toBe(404);
+    expect((await callJson('POST', rotated.body.hookUrl, { body: {} })).status).toBe(202);
+    expect((await callJson('POST', `/v1/flows/${flow.id}/hook/rotate`, { token: globex })).status).toBe(404);
+    const manual = await createFlow(acme);
+    expect((await callJson('POST', `/v1/flows/${manual.id}/hook/rotate`, { token: acme })).status).toBe(409);
+  });
+});
+
+describe('schedules', () => {
+  async function fire(at: string) {
+    const controller = createScheduledController({ scheduledTime: new Date(at), cron: '* * * * *' });
+    const ctx = createExecutionContext();
+    await worker.scheduled(controller, env, ctx);
+    await waitOnExecutionContext(ctx);
+  }
+
+  it('start due flows once per minute, not others, even when the handler runs twice', async () => {
+    const tok = await token({ tenant: 'cron-tenant' });
+    const every5 = await createFlow(tok, { trigger: { type: 'schedule', cron: '*/5 * * * *' }, blocks: logBlock });
+    const every7 = await createFlow(tok, { trigger: { type: 'schedule', cron: '*/7 * * * *' }, blocks: logBlock });
+    const off = await createFlow(tok, { trigger: { type: 'schedule', cron: '* * * * *' }, blocks: logBlock, enabled: false });
+
+    await fire('2026-11-26T12:05:00.000Z');
+    await fire('2026-11-26T12:05:30.000Z');
+    const runs = await runsOf(tok, every5.id);
+    expect(runs).toHaveLength(1);
+    expect(runs[0].trigger).toEqual({ type: 'schedule', cron: '*/5 * * * *', scheduledTime: '2026-11-26T12:05:00.000Z' });
+    expect(await runsOf(tok, every7.id)).toEqual([]);
+    expect(await runsOf(tok, off.id)).toEqual([]);
+
+    await fire('2026-11-26T12:07:00.000Z');
+    expect(await runsOf(tok, every7.id)).toHaveLength(1);
+    expect(await runsOf(tok, every5.id)).toHaveLength(1);
+    await fire('2026-11-26T12:10:00.000Z');
+    expect(await runsOf(tok, every5.id)).toHaveLength(2);
+  });
+});
+
+describe('the sweep', () => {
+  it('hands a run stuck in queued to its object, and fails one whose flow is gone', async () => {
+    const tok = await token({ tenant: 'swept' });
+    const flow = await createFlow(tok, { blocks: logBlock });
+    const old = new Date(Date.now() - 5 * 60_000).toISOString();
+    const insert = (id: string, flowId: string) =>
+      env.DB.prepare(
+        `INSERT INTO runs (id, tenant_id, flow_id, flow_version, status, trigger_type, "trigger", created_at) VALUES (?, 'swept', ?, 1, 'queued', 'manual', '{"key":"swept.jpg"}', ?)`,
+      )
+        .bind(id, flowId, old)
+        .run();
+    await insert('run_01JD3Q2V7X000000000000SWPT', flow.id);
+    await insert('run_01JD3Q2V7X000000000000G0NE', 'flw_01JD3Q2V7X0000000000000000');
+    const result = await sweep(env);
+    expect(result.handedOver).toBeGreaterThanOrEqual(1);
+    const run = await until(() => callJson('GET', '/v1/runs/run_01JD3Q2V7X000000000000SWPT', { token: tok }), (r) => r.body.status === 'succeeded');
+    expect(stepOf(run.body, 'say').output.message).toBe('got swept.jpg');
+    const gone = await callJson('GET', '/v1/runs/run_01JD3Q2V7X000000000000G0NE', { token: tok });
+    expect(gone.body).toMatchObject({ status: 'failed', error: 'the flow was deleted before the run started' });
+  });
+});
+
+describe('per-tenant rate limit on starting runs', () => {
+  it('answers 429 with Retry-After once the tenant\'s bucket is empty; other tenants are unaffected', async () => {
+    const tok = await token({ tenant: 'greedy' });
+    const flow = await createFlow(tok, { blocks: [] });
+    const limiter = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName('tenant:greedy'));
+    const limit = tenantRunLimit(env);
+    while ((await limiter.take(limit)).allowed);
+    const res = await call('POST', `/v1/flows/${flow.id}/runs`, { token: tok, body: {} });
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const upload = await call('PUT', '/v1/uploads/a.jpg', { token: tok, rawBody: 'x' });
+    expect(upload.status).toBe(429);
+    const other = await createFlow(acme, { blocks: [] });
+    expect((await call('POST', `/v1/flows/${other.id}/runs`, { token: acme, body: {} })).status).toBe(202);
+  });
+});
+
