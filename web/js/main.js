@@ -1,0 +1,92 @@
+/**
+ * Entry point: the session bar, the routes, and the rule that any 401
+ * sends the user back to sign-in with a clear message.
+ */
+import { onUnauthorized } from './api.js';
+import { clearToken, decodeClaims, getToken, isExpired, onTokenChange } from './auth.js';
+import { h, replace, setTitle } from './dom.js';
+import { currentPath, navigate, notFound, route, start } from './router.js';
+import { editorView } from './views/editor.js';
+import { flowView } from './views/flow.js';
+import { flowsView } from './views/flows.js';
+import * as sidebar from './views/sidebar.js';
+import { signinView } from './views/signin.js';
+
+const main = /** @type {HTMLElement} */ (document.getElementById('main'));
+const session = /** @type {HTMLElement} */ (document.getElementById('session'));
+const tenantEl = /** @type {HTMLElement} */ (document.getElementById('tenant'));
+const signOut = /** @type {HTMLButtonElement} */ (document.getElementById('signout'));
+
+/** Why the user was sent to sign-in, shown once there. @type {string | null} */
+let signinReason = null;
+let firstRender = true;
+
+function renderSession() {
+  const claims = decodeClaims(getToken());
+  session.hidden = !claims;
+  tenantEl.textContent = claims?.tid ?? '?';
+  tenantEl.title = claims?.sub ? `Signed in as ${claims.sub}` : '';
+}
+onTokenChange(renderSession);
+renderSession();
+
+signOut.addEventListener('click', () => {
+  sidebar.close();
+  clearToken();
+  signinReason = 'You have signed out.';
+  navigate('/signin', { replace: true });
+});
+
+onUnauthorized((error) => {
+  if (location.pathname === '/signin') return;
+  sidebar.close();
+  clearToken();
+  signinReason = `Your session is no longer valid (${error.message}). Sign in again to continue.`;
+  navigate(`/signin?next=${encodeURIComponent(currentPath())}`, { replace: true });
+});
+
+/**
+ * Wraps a view that needs a token.
+ * @param {(params: Record<string, string>) => void | Promise<void>} view
+ */
+const authed = (view) => (/** @type {Record<string, string>} */ params) => {
+  const token = getToken();
+  const claims = decodeClaims(token);
+  if (!claims || isExpired(claims)) {
+    if (token) {
+      clearToken();
+      signinReason = 'Your token has expired. Sign in again to continue.';
+    }
+    navigate(`/signin?next=${encodeURIComponent(currentPath())}`, { replace: true });
+    return;
+  }
+  focusMain();
+  return view(params);
+};
+
+function focusMain() {
+  if (firstRender) {
+    firstRender = false;
+    return;
+  }
+  main.focus({ preventScroll: true });
+  window.scrollTo(0, 0);
+}
+
+route('/signin', (_params, query) => {
+  const reason = signinReason;
+  signinReason = null;
+  focusMain();
+  signinView(main, { reason, next: query.get('next') });
+});
+route('/', authed(() => flowsView(main)));
+route('/flows', authed(() => flowsView(main)));
+route('/flows/new', authed(() => editorView(main, null)));
+route('/flows/:flowId', authed((p) => flowView(main, /** @type {string} */ (p.flowId))));
+route('/flows/:flowId/edit', authed((p) => editorView(main, /** @type {string} */ (p.flowId))));
+notFound(() => {
+  setTitle('Not found');
+  replace(main, h('h1', null, 'Page not found'), h('p', null, h('a', { href: '/' }, '← Back to flows')));
+});
+
+start();
