@@ -9,7 +9,9 @@
  *    does not (it calls the `/__scheduled` route that `--test-scheduled` adds).
  *
  * Unattended: no prompts, works with stdin closed. `POWERFLOWS_STATE_DIR`
- * moves the local state (default `.wrangler/state`), e.g. for a fresh e2e run.
+ * moves the local state (default `.wrangler/state`), e.g. for a fresh e2e run;
+ * `POWERFLOWS_VARS="KEY=value,…"` overrides Worker variables for this run;
+ * `POWERFLOWS_LOG_LEVEL` sets wrangler's log level (`warn` drops the line per request).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -48,6 +50,8 @@ const dev = spawn(
     stateDir,
     '--test-scheduled',
     '--show-interactive-dev-session=false',
+    ...varOverrides(process.env.POWERFLOWS_VARS),
+    ...(process.env.POWERFLOWS_LOG_LEVEL ? ['--log-level', process.env.POWERFLOWS_LOG_LEVEL] : []),
   ],
   { stdio: ['ignore', 'inherit', 'inherit'] },
 );
@@ -68,6 +72,14 @@ ${token}
 `);
 
 fireCronEveryMinute();
+
+/** `KEY=value,…` as wrangler's `--var KEY:value` flags. */
+function varOverrides(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .filter((pair) => pair.includes('='))
+    .flatMap((pair) => ['--var', pair.replace('=', ':')]);
+}
 
 function fireCronEveryMinute(): void {
   const fire = () => {

@@ -1,6 +1,6 @@
 import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { callJson, createFlow, token } from './helpers/api';
+import { callJson, createFlow, flowBody, token } from './helpers/api';
 import { allEvents, fakeUrl, received, setSecret, stepOf, uniquePath, until } from './helpers/runs';
 
 const SECRET = 'restart-secret-value-93ac';
@@ -77,6 +77,28 @@ describe('runs survive their object being aborted', () => {
     const events = await allEvents(tok, runId);
     expect(events.filter((e) => e.type === 'log' && e.blockId === 'first')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'step' && e.blockId === 'slow' && e.status === 'running').map((e) => e.attempt)).toEqual([1, 2]);
+  });
+
+  it('after a restart, opens the secrets its pinned version references, even if the flow has changed since', async () => {
+    const path = uniquePath('email');
+    const flow = await createFlow(tok, {
+      blocks: [
+        { id: 'pause', type: 'delay', params: { seconds: 1 } },
+        { id: 'send', type: 'http_request', params: { method: 'POST', url: fakeUrl(path), headers: { 'X-Token': '{{SECRETS.old_key}}' }, body: { To: 'x' } } },
+      ],
+    });
+    await setSecret(tok, flow.id, 'old_key', SECRET);
+    const runId = (await callJson('POST', `/v1/flows/${flow.id}/runs`, { token: tok, body: {} })).body.id;
+    await until(() => getRun(runId), (r) => r.body.status === 'waiting');
+    const v2 = await callJson('PUT', `/v1/flows/${flow.id}`, { token: tok, body: flowBody({ blocks: [{ id: 'other', type: 'log', params: { message: 'v2' } }] }) });
+    expect(v2.body.version).toBe(2);
+
+    await abortAllDurableObjects();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await runDurableObjectAlarm(stubOf(runId));
+    const done = await until(() => getRun(runId), (r) => r.body.status === 'succeeded');
+    expect(done.body.flowVersion).toBe(1);
+    expect((await received(path))[0]!.headers['x-token']).toBe(SECRET);
   });
 });
 

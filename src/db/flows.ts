@@ -57,8 +57,12 @@ export async function requireFlow(scope: TenantScope, flowId: string): Promise<F
   return row;
 }
 
+/** The query for one flow of the tenant (to await, or to put in a batch). */
+export const flowQuery = (scope: TenantScope, flowId: string) =>
+  scope.db.select().from(flows).where(owned(flows, scope, eq(flows.id, flowId)));
+
 export async function getFlow(scope: TenantScope, flowId: string): Promise<FlowRow | undefined> {
-  return scope.db.select().from(flows).where(owned(flows, scope, eq(flows.id, flowId))).get();
+  return (await flowQuery(scope, flowId))[0];
 }
 
 export async function listFlows(scope: TenantScope, query: PageQuery): Promise<Page<FlowRow>> {

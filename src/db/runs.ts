@@ -1,11 +1,11 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { TriggerType } from '../flows/definition';
 import { notFound } from '../http/errors';
 import { idPattern } from '../lib/ids';
 import type { Run, RunStatus } from '../runs/types';
-import { auditInsert } from './audit';
+import { auditInsertIfChanged } from './audit';
 import { page, type Page, type PageQuery } from './pagination';
-import { runs, triggerDedupe } from './schema';
+import { flows, runs, triggerDedupe } from './schema';
 import { owned, type TenantScope } from './scope';
 
 export type RunRow = typeof runs.$inferSelect;
@@ -24,26 +24,35 @@ export function toRun(row: RunRow): Run {
   };
 }
 
-/**
- * Writes a new run's index row with its audit entry, and its dedupe record
- * when it has one, in one batch. Returns false when the dedupe key was
- * already used: the batch is atomic, so nothing was written.
- */
-export async function insertRun(scope: TenantScope, row: RunRow, dedupeKey?: string): Promise<boolean> {
-  try {
-    const writes = [scope.db.insert(runs).values(row), auditInsert(scope, 'run.trigger', `runs/${row.id}`)] as const;
-    if (dedupeKey) {
-      const dedupe = { key: dedupeKey, tenantId: scope.tenantId, runId: row.id, createdAt: row.createdAt };
-      await scope.db.batch([scope.db.insert(triggerDedupe).values(dedupe), ...writes]);
-    } else {
-      await scope.db.batch(writes);
-    }
-    return true;
-  } catch (err) {
-    if (dedupeKey && /UNIQUE constraint failed: trigger_dedupe/.test(String(err))) return false;
-    throw err;
-  }
+export interface NewRun {
+  id: string;
+  flowId: string;
+  triggerType: TriggerType;
+  payload: Record<string, unknown>;
+  createdAt: string;
 }
+
+/**
+ * The statements that create a run's index row from the flow's current row
+ * (so the version it pins is the one read in the same batch), its audit
+ * entry, and its dedupe record when it has one, for the caller's D1 batch.
+ * No flow in the tenant: nothing is inserted. The batch is atomic: when the
+ * dedupe key was already used it fails as a whole (`isDedupeConflict`).
+ */
+export function runInsertStatements(scope: TenantScope, run: NewRun, dedupeKey?: string) {
+  const fromFlow = sql`SELECT ${run.id}, ${scope.tenantId}, ${flows.id}, ${flows.version}, 'queued', ${run.triggerType},
+    ${JSON.stringify(run.payload)}, NULL, ${run.createdAt}, NULL, NULL
+    FROM ${flows} WHERE ${owned(flows, scope, eq(flows.id, run.flowId))}`;
+  return [
+    ...(dedupeKey
+      ? [scope.db.insert(triggerDedupe).values({ key: dedupeKey, tenantId: scope.tenantId, runId: run.id, createdAt: run.createdAt })]
+      : []),
+    scope.db.insert(runs).select(fromFlow),
+    auditInsertIfChanged(scope, 'run.trigger', `runs/${run.id}`),
+  ];
+}
+
+export const isDedupeConflict = (err: unknown): boolean => /UNIQUE constraint failed: trigger_dedupe/.test(String(err));
 
 const RUN_ID = idPattern('run');
 
@@ -82,11 +91,13 @@ export async function listRuns(
   return page(rows, query.limit, (row) => row.id);
 }
 
-/** The run object reports its status changes (start, waiting, end) to the index. */
-export async function updateRunIndex(
-  scope: TenantScope,
-  runId: string,
-  fields: Partial<Pick<RunRow, 'status' | 'startedAt' | 'finishedAt' | 'error'>>,
-): Promise<void> {
-  await scope.db.update(runs).set(fields).where(owned(runs, scope, eq(runs.id, runId)));
+export type RunIndexFields = Partial<Pick<RunRow, 'status' | 'startedAt' | 'finishedAt' | 'error'>>;
+
+/** The statement that reports a run's status change (start, waiting, end) to the index. */
+export function runIndexUpdate(scope: TenantScope, runId: string, fields: RunIndexFields) {
+  return scope.db.update(runs).set(fields).where(owned(runs, scope, eq(runs.id, runId)));
+}
+
+export async function updateRunIndex(scope: TenantScope, runId: string, fields: RunIndexFields): Promise<void> {
+  await runIndexUpdate(scope, runId, fields);
 }

@@ -22,10 +22,20 @@ export async function listVariables(scope: TenantScope, flowId: string): Promise
     .orderBy(asc(variables.name));
 }
 
+/** The query for a flow's variables as name/value rows, for a run (to batch). */
+export function variableValuesQuery(scope: TenantScope, flowId: string) {
+  return scope.db
+    .select({ name: variables.name, value: variables.value })
+    .from(variables)
+    .where(owned(variables, scope, eq(variables.flowId, flowId)));
+}
+
+export const toVariableValues = (rows: Array<{ name: string; value: string }>): Record<string, string> =>
+  Object.fromEntries(rows.map((row) => [row.name, row.value]));
+
 /** All of a flow's variables as name → value, for a run. */
 export async function variableValues(scope: TenantScope, flowId: string): Promise<Record<string, string>> {
-  const rows = await listVariables(scope, flowId);
-  return Object.fromEntries(rows.map((row) => [row.name, row.value]));
+  return toVariableValues(await variableValuesQuery(scope, flowId));
 }
 
 

@@ -71,7 +71,7 @@ export const hookRoutes = newRouter()
     const query = Object.fromEntries(new URL(c.req.url).searchParams);
 
     const scope = tenantScope(c.env, { tenantId: flow.tenantId, sub: 'webhook' });
-    const run = await startRun(c.env, scope, flow, { type: 'webhook', payload: { body, headers, query } });
+    const run = await startRun(c.env, scope, flow.id, { type: 'webhook', payload: { body, headers, query } });
     return c.json({ runId: run!.id }, 202);
   })
   .openapi(rotate, async (c) => {

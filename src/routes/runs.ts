@@ -137,13 +137,11 @@ const cancel = createRoute({
 export const runRoutes = newRouter()
   .openapi(create, async (c) => {
     const scope = tenantScope(c.env, c.var.caller);
-    const flow = await requireFlow(scope, c.req.valid('param').flowId);
+    const flowId = c.req.valid('param').flowId;
     await enforceRateLimit(c.env, `tenant:${scope.tenantId}`, tenantRunLimit(c.env), 'this tenant');
-    const run = (await startRun(c.env, scope, flow, { type: 'manual', payload: c.req.valid('json').input ?? {} }))!;
     const wait = c.req.valid('query').wait;
-    if (!wait) return c.json(run, 202);
-    const finished = (await runStub(c.env, run.id).waitForEnd(scope.tenantId, wait * 1000)) ?? run;
-    return isFinal(finished.status) ? c.json(finished, 200) : c.json(finished, 202);
+    const run = (await startRun(c.env, scope, flowId, { type: 'manual', payload: c.req.valid('json').input ?? {} }, (wait ?? 0) * 1000))!;
+    return wait && isFinal(run.status) ? c.json(run, 200) : c.json(run, 202);
   })
   .openapi(list, async (c) => {
     const scope = tenantScope(c.env, c.var.caller);

@@ -1,17 +1,26 @@
 /**
  * One Durable Object per flow: it receives the events of that flow's runs
  * (in batches, from the run objects) and fans them out to the flow's live
- * viewers. It owns no state that matters: viewers are hibernating
- * WebSockets, and a run never waits on it.
+ * viewers, and it batches the runs' status changes into the D1 run index.
+ * It owns no state that matters: viewers are hibernating WebSockets, a run
+ * never waits on it for events, and a run whose index update fails here
+ * writes it itself.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { ackOf, sendFrames, type ViewerState } from '../live/viewers';
+import { IndexBatcher, type RunIndexChange } from './index-batcher';
 import type { RunEvent } from './types';
 
 export class FlowHub extends DurableObject<Env> {
   /** Per viewer flow-control counters; after hibernation they start again at zero. */
   private readonly viewers = new Map<WebSocket, ViewerState>();
+  private readonly index = new IndexBatcher(this.env);
+
+  /** Records a run's status change in the D1 index, batched with other runs' (resolves once committed). */
+  async recordIndex(change: RunIndexChange): Promise<void> {
+    await this.index.record(change);
+  }
 
   /** Accepts a viewer's WebSocket (the Worker has already authorised it). */
   override async fetch(request: Request): Promise<Response> {

@@ -13,8 +13,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { BLOCKS } from '../blocks/registry';
 import { StepError, type BlockSpec, type StepContext, type StepResult } from '../blocks/types';
-import { EMPTY_MASKER } from '../crypto/redact';
-import { openFlowSecrets, type OpenedSecrets } from '../crypto/vault';
+import { openFlowSecrets, openSealedMaterial, type OpenedSecrets } from '../crypto/vault';
 import { database } from '../db/client';
 import { updateRunIndex } from '../db/runs';
 import type { TenantScope } from '../db/scope';
@@ -23,11 +22,15 @@ import type { Block } from '../flows/definition';
 import { edgesOf, successor } from '../flows/graph';
 import { referencedSecrets, render, type TemplateContext } from '../flows/templates';
 import { HubForwarder } from '../live/hub-forwarder';
+import type { FlowHub } from './flow-hub';
 import { RunStore } from './run-store';
+import type { RunInputs } from './start';
 import { isFinal, type LogLevel, type NewEvent, type Run, type RunEvent, type RunInit, type RunStatus } from './types';
 
 /** How often a running run's alarm checks that its step loop is alive. */
 const WATCHDOG_MS = 10_000;
+/** When a run that is still going reports `running` to the D1 index. */
+const STILL_RUNNING_AFTER_MS = 1_000;
 /** Retry delay for reporting a status change to the D1 index. */
 const INDEX_RETRY_MS = 5_000;
 const DEFAULT_RETENTION_DAYS = 30;
@@ -51,6 +54,7 @@ export class RunObject extends DurableObject<Env> {
   private cancel = new AbortController();
   private readonly endWaiters = new Set<() => void>();
   private forwarder: HubForwarder | undefined;
+  private hub: DurableObjectStub<FlowHub> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -59,13 +63,20 @@ export class RunObject extends DurableObject<Env> {
 
   // ---- RPC ---------------------------------------------------------------
 
-  /** Creates the run (idempotent: a retried call changes nothing) and starts it. */
-  async start(init: RunInit, variables: Record<string, string>): Promise<Run> {
+  /**
+   * Creates the run (idempotent: a retried call changes nothing) and starts
+   * it; with `waitMs`, answers once it has ended or that time has passed. The
+   * sealed material is kept in memory only; after a restart the run reads it
+   * again.
+   */
+  async start(init: RunInit, inputs: RunInputs, waitMs = 0): Promise<Run> {
     if (!this.store.exists()) {
-      this.store.create(init, variables);
+      this.store.create(init, inputs.variables);
       await this.ctx.storage.setAlarm(Date.now() + WATCHDOG_MS);
+      if (inputs.material) this.secrets = openSealedMaterial(this.env, init.tenantId, init.flowId, inputs.material);
     }
     this.ensureRunning();
+    await this.untilEnd(waitMs);
     return this.store.view();
   }
 
@@ -82,22 +93,18 @@ export class RunObject extends DurableObject<Env> {
     return { items: this.store.events(after, limit), final: isFinal(this.store.state()!.status) };
   }
 
-  /** Resolves with the run once it has ended, or as it is after `timeoutMs`. */
-  async waitForEnd(tenantId: string, timeoutMs: number): Promise<Run | null> {
-    if (!this.owns(tenantId)) return null;
-    this.ensureRunning();
-    if (!isFinal(this.store.state()!.status)) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.endWaiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        this.endWaiters.add(done);
-      });
-    }
-    return this.store.view();
+  /** Resolves once the run has ended, or after `timeoutMs`. */
+  private async untilEnd(timeoutMs: number): Promise<void> {
+    if (timeoutMs <= 0 || isFinal(this.store.state()!.status)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.endWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.endWaiters.add(done);
+    });
   }
 
   /**
@@ -144,6 +151,12 @@ export class RunObject extends DurableObject<Env> {
 
   // ---- the step loop -----------------------------------------------------
 
+  /** A run still going after a second shows `running` (or `waiting`) in the index. */
+  private async stillRunning(): Promise<void> {
+    const state = this.store.state();
+    if (state && !isFinal(state.status) && !state.indexSynced) await this.syncIndex();
+  }
+
   private owns(tenantId: string): boolean {
     return this.store.exists() && this.store.init().tenantId === tenantId;
   }
@@ -168,7 +181,9 @@ export class RunObject extends DurableObject<Env> {
     if (this.store.state()!.status === 'queued') {
       this.store.update({ status: 'running', startedAt: new Date().toISOString(), indexSynced: false });
       this.emit({ type: 'run', status: 'running' });
-      void this.syncIndex();
+      // Most runs end within a second: then the final index update carries startedAt too,
+      // one D1 write instead of two.
+      setTimeout(() => void this.stillRunning(), STILL_RUNNING_AFTER_MS);
     }
     for (;;) {
       const state = this.store.state()!;
@@ -296,10 +311,10 @@ export class RunObject extends DurableObject<Env> {
 
   // ---- what a step sees --------------------------------------------------
 
+  /** The run's secrets, opened once per instance (from the material handed over, or read again after a restart). */
   private openSecrets(): Promise<OpenedSecrets> {
     const init = this.store.init();
     const names = referencedSecrets(init.definition.blocks.map((b) => b.params));
-    if (names.size === 0) return Promise.resolve({ values: {}, allowedHosts: {}, masker: EMPTY_MASKER });
     this.secrets ??= openFlowSecrets(this.env, this.scope(), init.flowId, names);
     this.secrets.catch(() => (this.secrets = undefined));
     return this.secrets;
@@ -379,11 +394,19 @@ export class RunObject extends DurableObject<Env> {
 
   private hubForwarder(): HubForwarder {
     if (!this.forwarder) {
-      const hubs = this.env.FLOW_HUBS;
-      const hub = hubs.get(hubs.idFromName(this.store.init().flowId));
+      const hub = this.flowHub();
       this.forwarder = new HubForwarder((events) => hub.publish(events));
     }
     return this.forwarder;
+  }
+
+  /** The flow's hub, one stub per instance (calls through one stub arrive in order). */
+  private flowHub(): DurableObjectStub<FlowHub> {
+    if (!this.hub) {
+      const hubs = this.env.FLOW_HUBS;
+      this.hub = hubs.get(hubs.idFromName(this.store.init().flowId));
+    }
+    return this.hub;
   }
 
   // ---- live viewers ------------------------------------------------------
@@ -420,20 +443,26 @@ export class RunObject extends DurableObject<Env> {
     }
   }
 
-  /** Reports the current status to the D1 run index; on failure the alarm retries. */
+  /**
+   * Reports the current status to the D1 run index, batched with other runs'
+   * through the flow's hub; if that fails, directly; if that fails too, the
+   * alarm retries.
+   */
   private async syncIndex(): Promise<void> {
     const state = this.store.state()!;
+    const init = this.store.init();
+    const fields = { status: state.status, startedAt: state.startedAt, finishedAt: state.finishedAt, error: state.error };
     try {
-      await updateRunIndex(this.scope(), this.store.init().runId, {
-        status: state.status,
-        startedAt: state.startedAt,
-        finishedAt: state.finishedAt,
-        error: state.error,
-      });
-      if (this.store.state()!.status === state.status) this.store.update({ indexSynced: true });
-    } catch (err) {
-      console.error('run index update failed', this.store.init().runId, errorMessage(err));
+      await this.flowHub().recordIndex({ tenantId: init.tenantId, runId: init.runId, fields });
+    } catch {
+      try {
+        await updateRunIndex(this.scope(), init.runId, fields);
+      } catch (err) {
+        console.error('run index update failed', init.runId, errorMessage(err));
+        return;
+      }
     }
+    if (this.store.state()!.status === state.status) this.store.update({ indexSynced: true });
   }
 
   private scope(): TenantScope {

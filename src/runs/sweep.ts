@@ -48,7 +48,7 @@ export async function sweep(env: Env, now = Date.now()): Promise<{ handedOver: n
       payload: row.trigger as Record<string, unknown>,
       createdAt: row.createdAt,
     };
-    await runStub(env, row.id).start(init, await variableValues(scope, row.flowId));
+    await runStub(env, row.id).start(init, { variables: await variableValues(scope, row.flowId), material: null });
     handedOver++;
   }
   await Promise.allSettled(running.map((row) => runStub(env, row.id).resume()));

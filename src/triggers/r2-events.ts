@@ -98,7 +98,7 @@ async function startUploadRun(env: Env, flow: FlowRow, upload: Upload): Promise<
   const { event } = upload;
   const identity = [flow.id, event.bucket, event.object.key, event.object.eTag ?? '', event.eventTime].join('\n');
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(identity)));
-  await startRun(env, tenantScope(env, { tenantId: flow.tenantId, sub: 'r2-upload' }), flow, {
+  await startRun(env, tenantScope(env, { tenantId: flow.tenantId, sub: 'r2-upload' }), flow.id, {
     type: 'r2_upload',
     payload: {
       bucket: event.bucket,

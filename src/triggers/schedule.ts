@@ -45,7 +45,7 @@ function isDue(flow: FlowRow, minute: Date): boolean {
 
 async function startOne(env: Env, flow: FlowRow, minute: Date): Promise<boolean> {
   const cron = (flow.trigger as Extract<Trigger, { type: 'schedule' }>).cron;
-  const run = await startRun(env, tenantScope(env, { tenantId: flow.tenantId, sub: 'schedule' }), flow, {
+  const run = await startRun(env, tenantScope(env, { tenantId: flow.tenantId, sub: 'schedule' }), flow.id, {
     type: 'schedule',
     payload: { cron, scheduledTime: minute.toISOString() },
     dedupeKey: `cron:${flow.id}:${minute.toISOString()}`,

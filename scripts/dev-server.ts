@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseDevVars } from './dev-vars';
+import { mintToken } from './mint-token';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+export interface DevServer {
+  url: string;
+  port: number;
+  /** The development token `npm start` printed (tenant `demo`). */
+  token: string;
+  stateDir: string;
+  /** Output so far, for diagnosing a failure. */
+  output(): string;
+  /** A token for another tenant, signed with the same `.dev.vars` secret. */
+  tokenFor(tenant: string, options?: { sub?: string; scope?: string; ttlSeconds?: number }): Promise<string>;
+  /** SIGKILL the whole process group (wrangler, workerd): a crash, not a shutdown. */
+  kill(): Promise<void>;
+  /** Graceful stop and removal of the state directory (unless `keepState`). */
+  stop(options?: { keepState?: boolean }): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts PowerFlows exactly as `npm start` does (scripts/start.ts), on a free
+ * port with a fresh state directory (or `stateDir` to restart on old state),
+ * and resolves once it has printed its URL and token. `vars` override
+ * Worker variables (e.g. a rate limit) for this server only.
+ * For the e2e tests and the benchmark.
+ */
+export async function startDevServer(
+  options: { stateDir?: string; vars?: Record<string, string>; logLevel?: string } = {},
+): Promise<DevServer> {
+  const port = await freePort();
+  const stateDir = options.stateDir ?? mkdtempSync(path.join(tmpdir(), 'powerflows-e2e-'));
+  let output = '';
+  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      POWERFLOWS_STATE_DIR: stateDir,
+      POWERFLOWS_LOG_LEVEL: options.logLevel ?? '',
+      POWERFLOWS_VARS: Object.entries(options.vars ?? {})
+        .map(([key, value]) => `${key}=${value}`)
+        .join(','),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const token = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`dev server did not start in 150 s:\n${output}`)), 150_000);
+    const check = () => {
+      const match = /running at (http:\/\/\S+)\n[^\n]*\n(\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[2]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`dev server exited with ${code}:\n${output}`));
+    });
+  });
+
+  const secret = parseDevVars(readFileSync(path.join(ROOT, '.dev.vars'), 'utf8')).JWT_SECRET!;
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    token,
+    stateDir,
+    output: () => output,
+    tokenFor: (tenant, o = {}) => mintToken({ secret, tenant, ...o }),
+    async kill() {
+      killGroup('SIGKILL');
+      await exited;
+    },
+    async stop({ keepState = false } = {}) {
+      killGroup('SIGTERM');
+      const timer = setTimeout(() => killGroup('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+      if (!keepState && !options.stateDir) rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
