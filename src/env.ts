@@ -21,6 +21,8 @@ export interface Env {
   HOOK_RATE_LIMIT?: string;
   /** Run starts per tenant (test runs, webhooks, uploads), `<burst>/<seconds>` (default 600/60). */
   TENANT_RUN_RATE_LIMIT?: string;
+  /** Frames a flow viewer may fall behind its acknowledgements before it is dropped (default 5000). */
+  LIVE_MAX_UNACKED?: string;
   /** Days a finished run keeps its steps and events (default 30); the D1 index row stays. */
   RUN_RETENTION_DAYS?: string;
 

@@ -5,7 +5,7 @@
  * web page does, every 100 frames). A viewer that falls more than
  * `MAX_UNACKED` frames behind, acking or not, is closed with 1013 ("try
  * again later") instead of being buffered without bound; it reconnects and
- * resumes (runs: with `after=<last seq>`).
+ * resumes (runs: with `after=<last seq>`). `LIVE_MAX_UNACKED` changes the limit.
  */
 export const MAX_UNACKED = 5000;
 export const SLOW_VIEWER_CLOSE = 1013;
@@ -30,8 +30,8 @@ export function ackOf(message: string | ArrayBuffer): number | null {
  * Sends frames to a viewer unless it is too far behind, in which case it
  * is closed. Returns false when the viewer was dropped.
  */
-export function sendFrames(ws: WebSocket, state: ViewerState, frames: readonly string[]): boolean {
-  if (state.sent + frames.length - state.acked > MAX_UNACKED) {
+export function sendFrames(ws: WebSocket, state: ViewerState, frames: readonly string[], maxUnacked = MAX_UNACKED): boolean {
+  if (state.sent + frames.length - state.acked > maxUnacked) {
     try {
       ws.close(SLOW_VIEWER_CLOSE, 'viewer too slow: reconnect');
     } catch {

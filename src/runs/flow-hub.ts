@@ -8,7 +8,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
-import { ackOf, sendFrames, type ViewerState } from '../live/viewers';
+import { ackOf, MAX_UNACKED, sendFrames, type ViewerState } from '../live/viewers';
 import { IndexBatcher, type RunIndexChange } from './index-batcher';
 import type { RunEvent } from './types';
 
@@ -34,9 +34,10 @@ export class FlowHub extends DurableObject<Env> {
   /** Sends a batch of events from one run to every viewer, one JSON event per frame. */
   async publish(events: RunEvent[]): Promise<number> {
     const frames = events.map((event) => JSON.stringify(event));
+    const maxUnacked = Number(this.env.LIVE_MAX_UNACKED) || MAX_UNACKED;
     let delivered = 0;
     for (const ws of this.ctx.getWebSockets()) {
-      if (sendFrames(ws, this.stateOf(ws), frames)) delivered++;
+      if (sendFrames(ws, this.stateOf(ws), frames, maxUnacked)) delivered++;
       else this.viewers.delete(ws);
     }
     return delivered;
