@@ -30,6 +30,12 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.onError(handleError);
   app.notFound((c) => errorResponse(c, new ApiError('not_found', 'route not found')));
 
+  // API answers are tenant data: never cached, never sniffed as something else.
+  app.use('*', async (c, next) => {
+    await next();
+    c.header('X-Content-Type-Options', 'nosniff');
+    if (c.req.path.startsWith('/v1/')) c.header('Cache-Control', 'no-store');
+  });
   app.get('/healthz', (c) => c.json({ ok: true }));
 
   app.route('/dev', devRoutes);

@@ -12,7 +12,7 @@
 /**
  * Creates an element. Attributes: `class`, `dataset` (object), `on<event>`
  * (function), boolean `true` sets an empty attribute, `false`/null/undefined skips it,
- * `value`/`checked`/`disabled`/`hidden` are set as properties.
+ * `value`/`checked`/`disabled`/`hidden` are set as properties, `style` through the CSSOM.
  *
  * @example h('button', { type: 'button', onclick: save }, 'Save')
  * @param {string} tag
@@ -26,6 +26,9 @@ export function h(tag, attrs, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith('on') && typeof value === 'function') {
       el.addEventListener(key.slice(2), /** @type {EventListener} */ (value));
+    } else if (key === 'style') {
+      // Through the CSSOM: a style *attribute* would break the page's Content-Security-Policy.
+      el.style.cssText = String(value);
     } else if (key === 'dataset') {
       for (const [k, v] of Object.entries(/** @type {Record<string, string>} */ (value))) el.dataset[k] = String(v);
     } else if (key === 'value' || key === 'checked' || key === 'disabled' || key === 'hidden' || key === 'selected') {
