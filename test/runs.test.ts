@@ -265,13 +265,13 @@ describe('secrets in a run', () => {
   it('masks a secret inside an error message', async () => {
     const { run, events } = await runBlocks(
       tok,
-      [{ id: 'look', type: 'r2_object', params: { action: 'head', key: 'missing/{{SECRETS.api_key}}.jpg' } }],
+      [{ id: 'call', type: 'http_request', params: { method: 'GET', url: 'http://{{SECRETS.host}}/', retries: 0 } }],
       {},
-      (flowId) => setSecret(tok, flowId, 'api_key', SECRET),
+      (flowId) => setSecret(tok, flowId, 'host', 'private-host-4f2a.invalid'),
     );
     expect(run.status).toBe('failed');
-    expect(stepOf(run, 'look').error).toBe('no object at "missing/***.jpg"');
-    expect(JSON.stringify([run, events])).not.toContain(SECRET);
+    expect(stepOf(run, 'call').error).toMatch(/^request to \*\*\* failed after 1 attempt/);
+    expect(JSON.stringify([run, events])).not.toContain('private-host-4f2a');
   });
 
   it("a flow cannot use another flow's secret: the step fails and nothing is sent", async () => {

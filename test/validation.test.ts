@@ -217,9 +217,30 @@ describe('flow schema: 422 with every bad path', () => {
     );
   });
 
+  it('secrets are allowed only where a block sends or logs them', async () => {
+    const details = await expect422(
+      flowBody({ blocks: [{ id: 'a', type: 'condition', params: { left: '{{SECRETS.api_key}}', op: 'startsWith', right: 'a' } }] }),
+      'blocks[0].params.left',
+      /cannot use secrets/,
+    );
+    expect(details).toHaveLength(1);
+    await expect422(flowBody({ blocks: [{ id: 'a', type: 'r2_object', params: { action: 'head', key: '{{SECRETS.api_key}}' } }] }), 'blocks[0].params.key');
+    const ok = await callJson('POST', '/v1/flows', {
+      token: tok,
+      body: flowBody({
+        blocks: [
+          { id: 'l', type: 'log', params: { message: 'key {{SECRETS.api_key}}' } },
+          { id: 'h', type: 'http_request', params: { method: 'POST', url: 'https://api.example.com/{{SECRETS.p}}', headers: { A: '{{SECRETS.api_key}}' }, body: { k: '{{SECRETS.api_key}}' } } },
+        ],
+      }),
+    });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+  });
+
   it('accepts every documented root', async () => {
     const message =
       '{{trigger.key}} {{steps.a.message}} {{VARIABLES.region}} {{SECRETS.api_key}} {{run.id}} {{flow.id}} {{flow.name}} {{trigger.items[0].name}}';
+    // (log messages may carry secrets: they are masked)
     const res = await callJson('POST', '/v1/flows', {
       token: tok,
       body: flowBody({ blocks: [block('a'), { id: 'b', type: 'log', params: { message } }] }),

@@ -237,6 +237,7 @@ function attemptSignal(cancel: AbortSignal, timeoutMs: number): { signal: AbortS
 export const httpRequestBlock: BlockSpec<Params> = {
   type: 'http_request',
   params: httpRequestParams,
+  secretParams: ['url', 'headers', 'body'],
   async run(params, context) {
     const request = buildRequest(params);
     const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;

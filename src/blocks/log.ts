@@ -13,6 +13,7 @@ export const logParams = z
 export const logBlock: BlockSpec<z.infer<typeof logParams>> = {
   type: 'log',
   params: logParams,
+  secretParams: ['message'],
   async run(params, context) {
     const message = asText(params.message);
     context.log(params.level ?? 'info', message);

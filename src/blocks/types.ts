@@ -43,6 +43,13 @@ export interface BlockSpec<P = any> {
   run(params: P, context: StepContext): Promise<StepResult>;
   /** For branching blocks: which edge to follow given the output (default `next`). */
   edge?(output: unknown): 'then' | 'else';
+  /**
+   * The params in which `{{SECRETS.…}}` may appear (default: none). Only
+   * where a secret is sent out (and bound by allowedHosts) or logged
+   * (masked): a secret anywhere else, say a condition, would let whoever edits
+   * the flow learn it bit by bit from which branch ran.
+   */
+  secretParams?: readonly string[];
 }
 
 /** A step failure whose message is meant for the user (it is masked before it is stored). */

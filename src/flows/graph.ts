@@ -1,4 +1,5 @@
-import { BRANCHING_TYPES } from '../blocks/registry';
+import { BLOCKS, BRANCHING_TYPES } from '../blocks/registry';
+import type { BlockSpec } from '../blocks/types';
 import type { Block } from './definition';
 import { checkRef, forEachString, placeholders } from './templates';
 
@@ -51,9 +52,15 @@ export function checkGraph(blocks: readonly Block[]): GraphIssue[] {
 
   const ids = new Set(indexById.keys());
   blocks.forEach((block, i) => {
+    const secretParams: readonly string[] = (BLOCKS[block.type] as BlockSpec).secretParams ?? [];
     forEachString(block.params, ['blocks', i, 'params'], (text, path) => {
       for (const ref of placeholders(text)) {
-        const problem = 'invalid' in ref ? `invalid placeholder {{${ref.raw}}}` : checkRef(ref, ids);
+        let problem = 'invalid' in ref ? `invalid placeholder {{${ref.raw}}}` : checkRef(ref, ids);
+        if (!problem && !('invalid' in ref) && ref.root === 'SECRETS' && !secretParams.includes(String(path[3]))) {
+          problem = secretParams.length
+            ? `${block.type} blocks can use secrets only in ${secretParams.join(', ')}`
+            : `${block.type} blocks cannot use secrets: what they do would reveal them`;
+        }
         if (problem) details.push({ path, message: problem });
       }
     });

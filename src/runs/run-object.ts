@@ -296,15 +296,16 @@ export class RunObject extends DurableObject<Env> {
     this.emit({ type: 'step', blockId, status: 'skipped', attempt: 0 });
   }
 
-  /** Ends the run: remaining steps skipped, final event, waiters released, index updated. */
+  /** Ends the run: remaining steps skipped, final event, index updated, waiters released. */
   private async finish(status: RunStatus, error: string | null): Promise<void> {
     this.store.transaction(() => {
       for (const id of this.store.pendingSteps()) this.skipStep(id);
       this.store.update({ status, error, finishedAt: new Date().toISOString(), wakeAt: null, indexSynced: false });
       this.emit({ type: 'run', status, ...(error ? { error } : {}) });
     });
-    for (const release of [...this.endWaiters]) release();
+    // The index first, so that whoever waited for the end also finds it there (read your writes).
     await this.syncIndex();
+    for (const release of [...this.endWaiters]) release();
     const state = this.store.state()!;
     await this.ctx.storage.setAlarm(state.indexSynced ? Date.now() + this.retentionMs() : Date.now() + INDEX_RETRY_MS);
   }

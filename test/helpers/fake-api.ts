@@ -11,6 +11,7 @@ import type { RecordedRequest } from './recorded';
  * - `ANY /echo`: answers 200 with the request's method, path, headers and body as JSON, and
  *   echoes every `x-echo-*` request header back as a response header.
  * - `ANY /status/<code>`: answers that status with `{ status }`.
+ * - `ANY /fail-echo`: answers 500 with the request's headers in the body and echoed back as headers.
  * - `ANY /flaky/<key>/<failures>/<code>`: the first `<failures>` calls for `<key>` answer `<code>`
  *   (with `Retry-After` from `?retryAfter=`), later ones 200.
  * - `ANY /slow/<ms>`: answers 200 after `<ms>` milliseconds.
@@ -84,6 +85,8 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
         for (const [name, value] of Object.entries(headers)) if (name.startsWith('x-echo-')) echoed[name] = value;
         return send(200, { method: req.method, path: url.pathname, query: url.search, headers, body }, echoed);
       }
+      case 'fail-echo':
+        return send(500, { error: 'upstream failed', headers }, { 'x-echo-auth': headers['x-token'] ?? '' });
       case 'status':
         return send(Number(rest[0]) || 500, { status: Number(rest[0]) || 500 });
       case 'flaky': {

@@ -1,0 +1,113 @@
+/**
+ * Attacks on the engine by someone who may edit and run a flow but must not
+ * learn its secrets, and by anyone who can reach the API. Each test names
+ * the attack it proves harmless (see SECURITY.md).
+ */
+import { env } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { callJson, createFlow, flowBody, token } from './helpers/api';
+import { fakeUrl, received, runBlocks, setSecret, stepOf, uniquePath } from './helpers/runs';
+
+const SECRET = 'sk-live-attack-5e3b9d1c7a';
+let tok: string;
+beforeAll(async () => {
+  tok = await token({ tenant: 'attacked' });
+});
+
+describe('an editor who must not learn the secret', () => {
+  it('cannot smuggle a placeholder in through trigger data: rendering is one pass', async () => {
+    const path = uniquePath('echo');
+    const { run } = await runBlocks(
+      tok,
+      [
+        { id: 'say', type: 'log', params: { message: 'got {{trigger.msg}}' } },
+        { id: 'send', type: 'http_request', params: { method: 'POST', url: fakeUrl(path), body: { lone: '{{trigger.msg}}', inText: 'x {{trigger.msg}}' } } },
+      ],
+      { msg: '{{SECRETS.api_key}}' },
+      (flowId) => setSecret(tok, flowId, 'api_key', SECRET),
+    );
+    expect(stepOf(run, 'say').output.message).toBe('got {{SECRETS.api_key}}');
+    const [request] = await received(path);
+    expect(request!.body).not.toContain(SECRET);
+    expect(JSON.parse(request!.body)).toEqual({ lone: '{{SECRETS.api_key}}', inText: 'x {{SECRETS.api_key}}' });
+  });
+
+  it('cannot bypass allowedHosts with userinfo in the URL', async () => {
+    const port = new URL(fakeUrl('/')).port;
+    const path = uniquePath('echo');
+    const { run } = await runBlocks(
+      tok,
+      [{ id: 'send', type: 'http_request', params: { method: 'GET', url: `http://api.postmarkapp.com@127.0.0.1:${port}${path}?k={{SECRETS.api_key}}` } }],
+      {},
+      (flowId) => setSecret(tok, flowId, 'api_key', SECRET, ['api.postmarkapp.com']),
+    );
+    expect(stepOf(run, 'send').error).toMatch(/may not be sent to 127\.0\.0\.1/);
+    expect(await received(path)).toHaveLength(0);
+  });
+
+  it('sees the error answer of an outside API that echoes the secret only masked', async () => {
+    const { run } = await runBlocks(
+      tok,
+      [{ id: 'send', type: 'http_request', params: { method: 'GET', url: fakeUrl('/fail-echo'), headers: { 'X-Token': '{{SECRETS.api_key}}' }, retries: 0 } }],
+      {},
+      (flowId) => setSecret(tok, flowId, 'api_key', SECRET),
+    );
+    const step = stepOf(run, 'send');
+    expect(step.status).toBe('failed');
+    expect(step.output.status).toBe(500);
+    expect(step.output.body.headers['x-token']).toBe('***');
+    expect(step.output.headers['x-echo-auth']).toBe('***');
+    expect(JSON.stringify(run)).not.toContain(SECRET);
+  });
+
+  it('cannot branch on a secret (a bit-by-bit oracle) nor use it as an object key', async () => {
+    for (const block of [
+      { id: 'c', type: 'condition', params: { left: '{{SECRETS.api_key}}', op: 'startsWith', right: 's' }, then: null, else: null },
+      { id: 'c', type: 'condition', params: { left: 'x', op: 'matches', right: '{{SECRETS.api_key}}' } },
+      { id: 'r', type: 'r2_object', params: { action: 'head', key: 'probe/{{SECRETS.api_key}}' } },
+    ]) {
+      const res = await callJson('POST', '/v1/flows', { token: tok, body: flowBody({ blocks: [block] }) });
+      expect(res.status).toBe(422);
+      expect(res.body.error.details[0].message).toMatch(/cannot use secrets/);
+    }
+  });
+
+  it('cannot read a secret through a step output: outputs are masked before later steps read them', async () => {
+    const path = uniquePath('echo');
+    const { run } = await runBlocks(
+      tok,
+      [
+        { id: 'echo', type: 'http_request', params: { method: 'POST', url: fakeUrl(uniquePath('echo')), headers: { 'X-Token': '{{SECRETS.api_key}}' } } },
+        { id: 'check', type: 'condition', params: { left: '{{steps.echo.body.headers.x-token}}', op: 'startsWith', right: 'sk-' } },
+        { id: 'leak', type: 'http_request', params: { method: 'POST', url: fakeUrl(path), body: { got: '{{steps.echo.body.headers.x-token}}' } } },
+      ],
+      {},
+      (flowId) => setSecret(tok, flowId, 'api_key', SECRET),
+    );
+    expect(stepOf(run, 'check').output).toEqual({ result: false });
+    const [request] = await received(path);
+    expect(JSON.parse(request!.body)).toEqual({ got: '***' });
+  });
+
+  it("cannot change a secret's allowedHosts without knowing its value: a PUT replaces the value too", async () => {
+    const flow = await createFlow(tok, {
+      blocks: [{ id: 'send', type: 'http_request', params: { method: 'GET', url: `${fakeUrl(uniquePath('echo'))}?k={{SECRETS.api_key}}` } }],
+    });
+    await setSecret(tok, flow.id, 'api_key', SECRET, ['api.postmarkapp.com']);
+    const noValue = await callJson('PUT', `/v1/flows/${flow.id}/secrets/api_key`, { token: tok, body: { allowedHosts: [] } });
+    expect(noValue.status).toBe(422);
+  });
+});
+
+describe('anyone who can reach the API', () => {
+  it('gets a generic 500, without internals, when something breaks inside', async () => {
+    await env.DB.prepare("CREATE TRIGGER break_flows BEFORE INSERT ON flows BEGIN SELECT RAISE(ABORT, 'secret internal detail'); END").run();
+    try {
+      const res = await callJson('POST', '/v1/flows', { token: tok, body: flowBody() });
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({ error: { code: 'internal', message: 'internal error' } });
+    } finally {
+      await env.DB.prepare('DROP TRIGGER break_flows').run();
+    }
+  });
+});
