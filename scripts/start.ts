@@ -50,6 +50,8 @@ const dev = spawn(
     stateDir,
     '--test-scheduled',
     '--show-interactive-dev-session=false',
+    // Development only: the demo-token route, local upload events, requests to 127.0.0.1.
+    ...['--var', 'ENVIRONMENT:development', '--var', 'ALLOW_PRIVATE_EGRESS:true'],
     ...varOverrides(process.env.POWERFLOWS_VARS),
     ...(process.env.POWERFLOWS_LOG_LEVEL ? ['--log-level', process.env.POWERFLOWS_LOG_LEVEL] : []),
   ],

@@ -10,7 +10,7 @@ import { hookRoutes } from './routes/hooks';
 import { liveRoutes } from './routes/live';
 import { runRoutes } from './routes/runs';
 import { secretRoutes } from './routes/secrets';
-import { uploadRoutes } from './routes/uploads';
+import { uploadRouteDoc, uploadRoutes } from './routes/uploads';
 import { variableRoutes } from './routes/variables';
 
 /** Routes under /v1 that authenticate themselves: webhooks carry no JWT, live sockets may carry a ticket. */
@@ -50,6 +50,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/v1', auditRoutes);
   app.route('/v1', adminRoutes);
 
+  app.openAPIRegistry.registerPath(uploadRouteDoc);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',

@@ -102,6 +102,22 @@ describe('runs survive their object being aborted', () => {
   });
 });
 
+describe('a step that keeps killing its object', () => {
+  it('is given up after 3 starts instead of being retried forever', async () => {
+    const key = crypto.randomUUID();
+    const runId = await start([{ id: 'slow', type: 'http_request', params: { method: 'GET', url: fakeUrl(`/slow/3000?k=${key}`), retries: 0 } }]);
+    const calls = () => received('/slow/3000').then((reqs) => reqs.filter((r) => r.query.includes(key)).length);
+    for (let crash = 1; crash <= 3; crash++) {
+      await until(calls, (n) => n === crash);
+      await abortAllDurableObjects();
+      expect(await runDurableObjectAlarm(stubOf(runId))).toBe(true);
+    }
+    const done = await until(() => getRun(runId), (r) => r.body.status === 'failed');
+    expect(stepOf(done.body, 'slow')).toMatchObject({ status: 'failed', error: 'the step was interrupted 3 times; giving up' });
+    expect(await calls()).toBe(3);
+  });
+});
+
 describe('cancel', () => {
   it('during a delay: ends at once as cancelled, the rest skipped', async () => {
     const runId = await start([

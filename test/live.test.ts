@@ -184,4 +184,15 @@ describe('flow live socket (the flow hub)', () => {
     expect(await runInDurableObject(hub, (instance: FlowHub) => instance.viewerCount())).toBe(1);
     expect(acking.events).toHaveLength(sent);
   });
+
+  it('does not let an inflated acknowledgement switch the limit off', async () => {
+    const flow = await createFlow(tok, { blocks: [] });
+    const liar = await openLive(`/v1/flows/${flow.id}/live`, { token: tok });
+    liar.ws!.send(JSON.stringify({ type: 'ack', received: Number.MAX_SAFE_INTEGER }));
+    const hub = env.FLOW_HUBS.get(env.FLOW_HUBS.idFromName(flow.id));
+    const event = (seq: number): RunEvent => ({ type: 'log', seq, ts: new Date().toISOString(), runId: 'run_y', blockId: 'a', level: 'info', message: 'x' });
+    let sent = 0;
+    while (sent < MAX_UNACKED + 500) await hub.publish(Array.from({ length: 100 }, () => event(++sent)));
+    expect(await liar.closed).toBe(SLOW_VIEWER_CLOSE);
+  });
 });

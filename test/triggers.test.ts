@@ -108,6 +108,39 @@ describe('upload events from the queue', () => {
   });
 });
 
+describe('upload events: limits and loops', () => {
+  it('count against the tenant rate limit: a limited message is retried later and starts nothing', async () => {
+    const tok = await token({ tenant: 'queue-greedy' });
+    const flow = await createFlow(tok, { trigger: { type: 'r2_upload' }, blocks: logBlock });
+    const limit = tenantRunLimit(env);
+    const limiter = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName('tenant:queue-greedy'));
+    while ((await limiter.take(limit)).allowed);
+    const result = await deliver([{ id: 'q1', body: event('queue-greedy/a.jpg') }]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['q1']);
+    expect(await runsOf(tok, flow.id)).toEqual([]);
+  });
+
+  it('never start the flow whose own run wrote the object (no endless copy loop), but do start others', async () => {
+    const tok = await token({ tenant: 'looper' });
+    const copier = await createFlow(tok, {
+      trigger: { type: 'r2_upload', prefix: 'in/' },
+      blocks: [{ id: 'copy', type: 'r2_object', params: { action: 'copy', key: '{{trigger.key}}', destinationKey: 'in/copy-of-{{run.id}}.jpg' } }],
+    });
+    const watcher = await createFlow(tok, { trigger: { type: 'r2_upload', prefix: 'in/' }, blocks: logBlock });
+    await env.UPLOADS.put('looper/in/original.jpg', 'x');
+    await deliver([{ id: 'u1', body: event('looper/in/original.jpg') }]);
+    const [first] = await runsOf(tok, copier.id);
+    await until(() => callJson('GET', `/v1/runs/${first.id}`, { token: tok }), (r) => r.body.status === 'succeeded');
+    const copyKey = `looper/in/copy-of-${first.id}.jpg`;
+    expect((await env.UPLOADS.head(copyKey))!.customMetadata).toMatchObject({ 'powerflows-flow': copier.id });
+
+    // Production's notification for the copy: the copier must not run again, the watcher must.
+    await deliver([{ id: 'u2', body: event(copyKey, { action: 'PutObject' }) }]);
+    expect(await runsOf(tok, copier.id)).toHaveLength(1);
+    expect((await runsOf(tok, watcher.id)).map((r) => r.trigger.key).sort()).toEqual(['in/copy-of-' + first.id + '.jpg', 'in/original.jpg']);
+  });
+});
+
 describe('PUT /v1/uploads/<path>', () => {
   it('stores the body under the tenant namespace with its content type', async () => {
     const bytes = new Uint8Array(3000).map((_, i) => i % 251);
@@ -190,6 +223,18 @@ describe('webhooks', () => {
     const flow3 = await hookFlow();
     const big = await callJson('POST', flow3.hookUrl, { rawBody: 'x'.repeat(1024 * 1024 + 1) });
     expect(big.status).toBe(413);
+    const deep = await callJson('POST', flow3.hookUrl, { rawBody: `${'['.repeat(5000)}${']'.repeat(5000)}`, headers: { 'content-type': 'application/json' } });
+    expect(deep.status).toBe(400);
+    expect(deep.body.error.message).toMatch(/nested/);
+  });
+
+  it('keep a large payload whole in the run, and only a marker in the shared index', async () => {
+    const flow = await hookFlow();
+    const res = await callJson('POST', flow.hookUrl, { body: { x: 1, filler: 'f'.repeat(20_000) } });
+    const run = await until(() => callJson('GET', `/v1/runs/${res.body.runId}`, { token: acme }), (r) => r.body.status === 'succeeded');
+    expect(run.body.trigger.body.filler).toHaveLength(20_000);
+    const [indexed] = await runsOf(acme, flow.id);
+    expect(indexed.trigger).toEqual({ type: 'webhook', truncated: true, bytes: expect.any(Number) });
   });
 
   it('unknown, disabled or no-longer-webhook flows are 404', async () => {
@@ -277,6 +322,29 @@ describe('the sweep', () => {
     expect(stepOf(run.body, 'say').output.message).toBe('got swept.jpg');
     const gone = await callJson('GET', '/v1/runs/run_01JD3Q2V7X000000000000G0NE', { token: tok });
     expect(gone.body).toMatchObject({ status: 'failed', error: 'the flow was deleted before the run started' });
+  });
+});
+
+describe('the sweep, against bad rows', () => {
+  it('fails a run that cannot be started and still hands over the others and expires old rows', async () => {
+    const tok = await token({ tenant: 'swept2' });
+    const flow = await createFlow(tok, { blocks: logBlock });
+    const old = new Date(Date.now() - 5 * 60_000).toISOString();
+    const deep = `{"x":${'['.repeat(20000)}${']'.repeat(20000)}}`;
+    const insert = (id: string, payload: string, status = 'queued', finishedAt: string | null = null) =>
+      env.DB.prepare(
+        `INSERT INTO runs (id, tenant_id, flow_id, flow_version, status, trigger_type, "trigger", created_at, finished_at) VALUES (?, 'swept2', ?, 1, ?, 'manual', ?, ?, ?)`,
+      )
+        .bind(id, flow.id, status, payload, old, finishedAt)
+        .run();
+    await insert('run_01JD3Q2V7X000000000000P0SN', deep);
+    await insert('run_01JD3Q2V7X000000000000G00D', '{"key":"fine.jpg"}');
+    await insert('run_01JD3Q2V7X0000000000000LD1', '{}', 'succeeded', '2020-01-01T00:00:00.000Z');
+    await sweep(env);
+    const poisoned = await callJson('GET', '/v1/runs/run_01JD3Q2V7X000000000000P0SN', { token: tok });
+    expect(poisoned.body).toMatchObject({ status: 'failed', error: 'the run could not be started' });
+    await until(() => callJson('GET', '/v1/runs/run_01JD3Q2V7X000000000000G00D', { token: tok }), (r) => r.body.status === 'succeeded');
+    expect((await callJson('GET', '/v1/runs/run_01JD3Q2V7X0000000000000LD1', { token: tok })).status).toBe(404);
   });
 });
 

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { RE2JS } from 're2js';
 import { asText } from './text';
 import { StepError, type BlockSpec } from './types';
 
@@ -41,39 +42,19 @@ export const conditionParams = z
 type Operator = (typeof CONDITION_OPS)[number];
 
 /**
- * Why a `matches` pattern is refused, or null. Besides syntax, a quantified
- * group that itself contains a quantifier (`(a+)+`, `(\w*)*`) is refused: that
- * shape is what makes backtracking exponential.
+ * Why a `matches` pattern is refused, or null. Patterns run on RE2 (re2js),
+ * which matches in time linear in the input whatever the pattern, so a
+ * hostile pattern or input cannot pin the run; the price is RE2's syntax
+ * (no lookaround, no backreferences).
  */
 export function patternProblem(pattern: string): string | null {
   if (pattern.length > MAX_PATTERN_LENGTH) return `pattern longer than ${MAX_PATTERN_LENGTH}`;
   try {
-    new RegExp(pattern);
-  } catch {
-    return 'not a valid regular expression';
+    RE2JS.compile(pattern);
+    return null;
+  } catch (err) {
+    return `not a valid regular expression (RE2 syntax): ${err instanceof Error ? err.message : String(err)}`;
   }
-  return hasNestedQuantifier(pattern) ? 'nested quantifiers like (a+)+ are not allowed (catastrophic backtracking)' : null;
-}
-
-function hasNestedQuantifier(pattern: string): boolean {
-  const openGroups: boolean[] = []; // per open group: does it contain a repetition?
-  let afterRepeatingGroup = false; // the previous token closed a group that repeats inside
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i];
-    if (ch === '*' || ch === '+' || ch === '{') {
-      if (afterRepeatingGroup) return true;
-      openGroups.fill(true);
-      if (ch === '{') i = Math.max(i, pattern.indexOf('}', i));
-      continue;
-    }
-    afterRepeatingGroup = false;
-    if (ch === '\\') i++;
-    else if (ch === '[') {
-      while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
-    } else if (ch === '(') openGroups.push(false);
-    else if (ch === ')') afterRepeatingGroup = openGroups.pop() ?? false;
-  }
-  return false;
 }
 
 const NUMERIC = /^\s*-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
@@ -118,7 +99,7 @@ export function evaluate(op: Operator, left: unknown, right: unknown): boolean {
       const pattern = asText(right);
       const problem = patternProblem(pattern);
       if (problem) throw new StepError(`matches: ${problem}`);
-      return new RegExp(pattern).test(asText(left).slice(0, MAX_MATCH_INPUT));
+      return RE2JS.compile(pattern).matcher(asText(left).slice(0, MAX_MATCH_INPUT)).find();
     }
     case 'exists':
       return left !== undefined && left !== null && left !== '';

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import type { Masker } from '../crypto/redact';
 import { hostAllowed, isPrivateHost } from '../lib/egress';
 import { asText } from './text';
 import { StepError, type BlockSpec, type StepContext } from './types';
@@ -149,38 +150,51 @@ function redirected(previous: OutgoingRequest, status: number, url: URL, context
   };
 }
 
-/** The step output: status, headers and the body (JSON parsed when it is JSON), capped at 256 KiB. */
-async function readResponse(response: Response): Promise<Record<string, unknown>> {
+/**
+ * The step output: status, headers and the body (JSON parsed when it is
+ * JSON), capped at 256 KiB. A body over the cap is masked before it is cut,
+ * reading far enough past the cap (the masker's longest form) that a secret
+ * straddling the cut is masked whole rather than left as a readable prefix.
+ */
+async function readResponse(response: Response, masker: Masker): Promise<Record<string, unknown>> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
-  const { text, truncated } = await readCapped(response);
+  const { text, complete } = await readUpTo(response, MAX_RESPONSE_BODY_BYTES + 3 * masker.longest);
   let body: unknown = text;
-  if (!truncated && /\bjson\b/i.test(response.headers.get('content-type') ?? '')) {
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON after all: keep the text
+  const output: Record<string, unknown> = { status: response.status, headers };
+  const bytes = new TextEncoder().encode(text);
+  if (complete && bytes.length <= MAX_RESPONSE_BODY_BYTES) {
+    if (/\bjson\b/i.test(response.headers.get('content-type') ?? '')) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON after all: keep the text
+      }
     }
+  } else {
+    const masked = new TextEncoder().encode(masker.mask(text));
+    body = new TextDecoder().decode(masked.subarray(0, MAX_RESPONSE_BODY_BYTES)).replace(/\uFFFD$/, '');
+    output.truncated = true;
   }
-  const output: Record<string, unknown> = { status: response.status, headers, body };
-  if (truncated) output.truncated = true;
+  output.body = body;
   return output;
 }
 
-async function readCapped(response: Response): Promise<{ text: string; truncated: boolean }> {
-  if (!response.body) return { text: '', truncated: false };
+/** Up to `limit` bytes of the body as text, and whether that was all of it. */
+async function readUpTo(response: Response, limit: number): Promise<{ text: string; complete: boolean }> {
+  if (!response.body) return { text: '', complete: true };
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let text = '';
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) return { text: text + decoder.decode(), truncated: false };
-    const room = MAX_RESPONSE_BODY_BYTES - size;
-    if (value.byteLength >= room) {
+    if (done) return { text: text + decoder.decode(), complete: true };
+    const room = limit - size;
+    if (value.byteLength > room) {
       text += decoder.decode(value.subarray(0, room));
       await reader.cancel();
-      return { text, truncated: value.byteLength > room };
+      return { text, complete: false };
     }
     size += value.byteLength;
     text += decoder.decode(value, { stream: true });
@@ -248,7 +262,11 @@ export const httpRequestBlock: BlockSpec<Params> = {
       let outcome: { output: Record<string, unknown>; status: number; retryAfter: string | null } | { failure: string };
       try {
         const response = await send(request, context, guard.signal);
-        outcome = { output: await readResponse(response), status: response.status, retryAfter: response.headers.get('retry-after') };
+        outcome = {
+          output: await readResponse(response, context.secrets.masker),
+          status: response.status,
+          retryAfter: response.headers.get('retry-after'),
+        };
       } catch (err) {
         if (err instanceof StepError) throw err;
         if (context.signal.aborted) throw new StepError('cancelled');

@@ -24,6 +24,13 @@ export const r2ObjectParams = z
 
 type Params = z.infer<typeof r2ObjectParams>;
 
+/**
+ * Custom metadata on every object a flow writes, naming the flow: the upload
+ * trigger skips that flow for events about it, so a flow cannot trigger
+ * itself through its own copies (an endless loop in production).
+ */
+export const WRITTEN_BY_FLOW = 'powerflows-flow';
+
 /** Resolves a rendered key inside the tenant's namespace; any escape attempt fails the step. */
 function resolve(context: StepContext, key: unknown): string {
   try {
@@ -69,7 +76,7 @@ export const r2ObjectBlock: BlockSpec<Params> = {
         const source = await getOrFail(context, fullKey, key);
         await bucket.put(destinationKey, source.body, {
           httpMetadata: source.httpMetadata,
-          customMetadata: source.customMetadata,
+          customMetadata: { ...source.customMetadata, [WRITTEN_BY_FLOW]: context.flowId },
         });
         return { output: { key: destination } };
       }
@@ -81,6 +88,7 @@ export const r2ObjectBlock: BlockSpec<Params> = {
         const source = await getOrFail(context, fullKey, key);
         const metadata: Record<string, string> = { ...source.customMetadata };
         for (const [name, value] of Object.entries(params.metadata ?? {})) metadata[name] = asText(value);
+        metadata[WRITTEN_BY_FLOW] = context.flowId;
         await bucket.put(fullKey, source.body, { httpMetadata: source.httpMetadata, customMetadata: metadata });
         return { output: { key } };
       }

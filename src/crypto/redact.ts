@@ -32,8 +32,9 @@ export interface Masker {
   /**
    * A deep copy of a JSON-like value (objects, arrays, strings, numbers,
    * booleans, null) with every string — object KEYS included — masked.
-   * Non-string leaves unchanged. Returns the input itself when nothing
-   * matched (cheap when there are no secrets).
+   * Numbers whose digits form a secret become the masked string; other
+   * leaves stay. Returns the input itself when nothing matched (cheap when
+   * there are no secrets).
    */
   maskValue<T>(value: T): T;
   /**
@@ -43,11 +44,14 @@ export interface Masker {
   secretsIn(text: string): string[];
   /** True when the masker has no secrets (mask is then the identity). */
   readonly isEmpty: boolean;
+  /** Length of the longest form it masks (0 when empty): text cut shorter than this could hide a partial secret. */
+  readonly longest: number;
 }
 
 /** A masker with no secrets: every method is the identity (or finds nothing). */
 export const EMPTY_MASKER: Masker = Object.freeze({
   isEmpty: true,
+  longest: 0,
   mask: (text: string) => text,
   maskValue: <T>(value: T) => value,
   secretsIn: () => [],
@@ -67,17 +71,54 @@ export function createMasker(secrets: ReadonlyMap<string, string>): Masker {
   }
   if (patterns.length === 0) return EMPTY_MASKER;
 
-  const automaton = Automaton.build(patterns);
+  // Short forms share one automaton (one pass over the text); the few long ones (secrets of
+  // hundreds of characters) are found with indexOf, so a 64 KiB secret cannot make the
+  // automaton, and the run's memory, explode.
+  const automaton = Automaton.build(patterns.filter((p) => p.form.length <= LONG_FORM));
+  const long = patterns.filter((p) => p.form.length > LONG_FORM);
   const mask = (text: string): string => {
-    const ranges = automaton.ranges(text);
+    const ranges = long.length === 0 ? automaton.ranges(text) : merged(automaton.ranges(text), longRanges(text, long));
     return ranges.length === 0 ? text : replaceRanges(text, ranges);
   };
   return {
     isEmpty: false,
+    longest: Math.max(...patterns.map((p) => p.form.length)),
     mask,
     maskValue: <T>(value: T): T => (needsCopy(value, mask) ? (copyMasked(value, mask) as T) : value),
-    secretsIn: (text) => [...automaton.owners(text)].map((owner) => names[owner]!).sort(),
+    secretsIn: (text) => {
+      const owners = automaton.owners(text);
+      for (const p of long) if (text.includes(p.form)) owners.add(p.owner);
+      return [...owners].map((owner) => names[owner]!).sort();
+    },
   };
+}
+
+/** No host name is longer: longer values need no host form. */
+const MAX_HOSTNAME_LENGTH = 253;
+
+/** Forms longer than this are searched one by one rather than through the automaton. */
+const LONG_FORM = 256;
+
+/** Ranges of every occurrence of the long patterns, in the flat form of `Automaton.ranges`, merged. */
+function longRanges(text: string, patterns: readonly Pattern[]): number[] {
+  const found: Array<[number, number]> = [];
+  for (const { form } of patterns) {
+    for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) found.push([at, at + form.length]);
+  }
+  found.sort((a, b) => a[0] - b[0]);
+  const ranges: number[] = [];
+  for (const [start, end] of found) addRange(ranges, start, end);
+  return ranges;
+}
+
+/** Two flat range lists merged into one (sorted, overlaps and neighbours joined). */
+function merged(a: readonly number[], b: readonly number[]): number[] {
+  const pairs: Array<[number, number]> = [];
+  for (const list of [a, b]) for (let i = 0; i < list.length; i += 2) pairs.push([list[i]!, list[i + 1]!]);
+  pairs.sort((x, y) => x[0] - y[0]);
+  const ranges: number[] = [];
+  for (const [start, end] of pairs) addRange(ranges, start, end);
+  return ranges;
 }
 
 // ---------------------------------------------------------------------------
@@ -96,10 +137,27 @@ interface Pattern {
  */
 function formsOf(value: string): string[] {
   const forms = new Set<string>();
-  for (const base of new Set([value, ...base64Forms(value)])) {
+  for (const base of new Set([value, ...caseForms(value), ...base64Forms(value)])) {
     for (const form of [base, ...jsonForms(base), ...urlForms(base)]) forms.add(form);
   }
   return [...forms].filter((form) => form.length >= MIN_SECRET_LENGTH);
+}
+
+/**
+ * The value as a URL's host carries it: lower-cased, and in IDNA (punycode)
+ * form when it has non-ASCII letters. An error that names a host would
+ * otherwise show a secret that was rendered into it.
+ */
+function caseForms(value: string): string[] {
+  const forms = [value.toLowerCase()];
+  if (value.length > MAX_HOSTNAME_LENGTH) return forms;
+  try {
+    const host = new URL(`http://${value}.invalid/`).hostname;
+    if (host.endsWith('.invalid')) forms.push(host.slice(0, -'.invalid'.length));
+  } catch {
+    // not a possible host: nothing more to add
+  }
+  return forms;
 }
 
 /**
@@ -162,8 +220,8 @@ const escapeNonAscii = (text: string, upperHex: boolean): string =>
 
 /**
  * `text` percent-encoded as URLs and forms carry it (encodeURIComponent,
- * spaces as `+`, URLSearchParams, encodeURI), each with upper- and lower-case
- * hex escapes.
+ * spaces as `+`, URLSearchParams, encodeURI, and the URL parser's own path
+ * and query encodings), each with upper- and lower-case hex escapes.
  */
 function urlForms(text: string): string[] {
   let encoded: string[];
@@ -174,6 +232,8 @@ function urlForms(text: string): string[] {
       component.replace(/%20/g, '+'),
       new URLSearchParams({ v: text }).toString().slice('v='.length),
       encodeURI(text),
+      new URL(`http://h/?${text}`).search.slice(1),
+      ...(text.includes('#') || text.includes('?') ? [] : [new URL(`http://h/${text}`).pathname.slice(1)]),
     ];
   } catch {
     return []; // a lone surrogate cannot be percent-encoded (URIError); the raw form still covers it
@@ -425,6 +485,7 @@ function needsCopy(value: unknown, mask: (text: string) => string): boolean {
   const onPath = new Set<object>();
   const visit = (node: unknown, depth: number): boolean => {
     if (typeof node === 'string') return matches(node);
+    if (typeof node === 'number') return matches(String(node));
     if (!isContainer(node)) return !isOpaqueLeaf(node);
     if (depth >= MAX_DEPTH || onPath.has(node)) return true;
     if (checked.has(node)) return false;
@@ -449,6 +510,7 @@ function copyMasked(value: unknown, mask: (text: string) => string): unknown {
   const onPath = new Set<object>();
   const copy = (node: unknown, depth: number): unknown => {
     if (typeof node === 'string') return mask(node);
+    if (typeof node === 'number') return mask(String(node)) === String(node) ? node : mask(String(node));
     if (!isContainer(node)) return isOpaqueLeaf(node) ? node : mask(printable(node));
     if (depth >= MAX_DEPTH) return TOO_DEEP;
     if (onPath.has(node)) return CIRCULAR;

@@ -1,4 +1,5 @@
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { Db } from './client';
 import type { TriggerType } from '../flows/definition';
 import { notFound } from '../http/errors';
 import { idPattern } from '../lib/ids';
@@ -41,7 +42,7 @@ export interface NewRun {
  */
 export function runInsertStatements(scope: TenantScope, run: NewRun, dedupeKey?: string) {
   const fromFlow = sql`SELECT ${run.id}, ${scope.tenantId}, ${flows.id}, ${flows.version}, 'queued', ${run.triggerType},
-    ${JSON.stringify(run.payload)}, NULL, ${run.createdAt}, NULL, NULL
+    ${indexedPayload(run.payload)}, NULL, ${run.createdAt}, NULL, NULL
     FROM ${flows} WHERE ${owned(flows, scope, eq(flows.id, run.flowId))}`;
   return [
     ...(dedupeKey
@@ -50,6 +51,16 @@ export function runInsertStatements(scope: TenantScope, run: NewRun, dedupeKey?:
     scope.db.insert(runs).select(fromFlow),
     auditInsertIfChanged(scope, 'run.trigger', `runs/${run.id}`),
   ];
+}
+
+/** Trigger payloads larger than this are kept whole only in the run object, not in the shared index. */
+export const MAX_INDEXED_PAYLOAD_BYTES = 16 * 1024;
+
+/** The payload as the index stores it: itself, or a marker when it is too large for a shared table. */
+function indexedPayload(payload: Record<string, unknown>): string {
+  const json = JSON.stringify(payload);
+  const bytes = new TextEncoder().encode(json).length;
+  return bytes <= MAX_INDEXED_PAYLOAD_BYTES ? json : JSON.stringify({ truncated: true, bytes });
 }
 
 export const isDedupeConflict = (err: unknown): boolean => /UNIQUE constraint failed: trigger_dedupe/.test(String(err));
@@ -96,6 +107,11 @@ export type RunIndexFields = Partial<Pick<RunRow, 'status' | 'startedAt' | 'fini
 /** The statement that reports a run's status change (start, waiting, end) to the index. */
 export function runIndexUpdate(scope: TenantScope, runId: string, fields: RunIndexFields) {
   return scope.db.update(runs).set(fields).where(owned(runs, scope, eq(runs.id, runId)));
+}
+
+/** Index rows of runs that finished before `before` (their run objects have forgotten them too). */
+export function expiredRunsDelete(db: Db, before: string) {
+  return db.delete(runs).where(and(lt(runs.finishedAt, before), inArray(runs.status, ['succeeded', 'failed', 'cancelled'])));
 }
 
 export async function updateRunIndex(scope: TenantScope, runId: string, fields: RunIndexFields): Promise<void> {

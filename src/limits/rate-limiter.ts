@@ -24,17 +24,17 @@ export class RateLimiter extends DurableObject<Env> {
   private tokens: number | undefined;
   private updatedAt = 0;
 
-  /** Takes one token if there is one. */
-  async take(limit: RateLimit): Promise<RateDecision> {
+  /** Takes `count` tokens if there are that many (all or none). */
+  async take(limit: RateLimit, count = 1): Promise<RateDecision> {
     const now = Date.now();
     const refilled = this.tokens === undefined ? limit.burst : this.tokens + ((now - this.updatedAt) / 1000) * limit.perSecond;
     this.tokens = Math.min(limit.burst, refilled);
     this.updatedAt = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
+    if (this.tokens >= count) {
+      this.tokens -= count;
       return { allowed: true, retryAfter: 0 };
     }
-    return { allowed: false, retryAfter: Math.max(1, Math.ceil((1 - this.tokens) / limit.perSecond)) };
+    return { allowed: false, retryAfter: Math.max(1, Math.ceil((count - this.tokens) / limit.perSecond)) };
   }
 }
 

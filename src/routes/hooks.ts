@@ -4,7 +4,7 @@ import { findFlowByHook, requireFlow, rotateHook, toFlow } from '../db/flows';
 import { tenantScope } from '../db/scope';
 import { requireScope } from '../http/auth';
 import { ApiError, notFound } from '../http/errors';
-import { isJsonMediaType, MAX_JSON_BYTES, readTextWithin } from '../http/json-body';
+import { isJsonMediaType, MAX_JSON_BYTES, MAX_JSON_DEPTH, nestingDepth, readTextWithin } from '../http/json-body';
 import { newRouter } from '../http/router';
 import { bearerSecurity, FlowIdParam, jsonContent, standardErrors } from '../http/schemas';
 import { enforceRateLimit, hookLimit, tenantRunLimit } from '../limits/enforce';
@@ -58,6 +58,7 @@ export const hookRoutes = newRouter()
     const text = await readTextWithin(c.req.raw, MAX_JSON_BYTES);
     let body: unknown = text;
     if (text !== '' && isJsonMediaType(c.req.header('content-type'))) {
+      if (nestingDepth(text) > MAX_JSON_DEPTH) throw new ApiError('invalid_json', `body is nested deeper than ${MAX_JSON_DEPTH} levels`);
       try {
         body = JSON.parse(text);
       } catch {

@@ -1,13 +1,35 @@
+import { createRoute, z } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import { isDevelopment } from '../env';
 import { requireScope } from '../http/auth';
 import { ApiError, validationFailed } from '../http/errors';
 import type { AppEnv } from '../http/router';
+import { jsonContent, standardErrors } from '../http/schemas';
 import { enforceRateLimit, tenantRunLimit } from '../limits/enforce';
 import { keyProblem, MAX_KEY_BYTES } from '../lib/object-keys';
 import type { R2Event } from '../triggers/r2-event';
 
 const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+
+/** For the OpenAPI document (the route itself is plain Hono: its path holds slashes). */
+export const uploadRouteDoc = createRoute({
+  method: 'put',
+  path: '/v1/uploads/{path}',
+  tags: ['Uploads'],
+  summary: "Upload an object into the tenant's namespace (`<tid>/<path>`)",
+  description:
+    'Raw body, streamed (Content-Length required; 411 without). Over MAX_UPLOAD_BYTES: 413. `path` may hold slashes; `..`, empty segments and a leading `/` are 422. Starts the matching `r2_upload` flows.',
+  security: [{ bearerAuth: [] }],
+  request: {
+    params: z.object({ path: z.string().openapi({ param: { in: 'path' }, example: 'images/cat.jpg' }) }),
+    body: { content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } }, required: true },
+  },
+  responses: {
+    201: jsonContent(z.object({ key: z.string(), size: z.number().int(), eTag: z.string() }), 'Stored'),
+    ...standardErrors,
+    411: { description: 'No Content-Length (`length_required`)' },
+  },
+});
 export const UPLOADS_BUCKET_NAME = 'powerflows-uploads';
 
 /**

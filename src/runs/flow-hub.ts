@@ -50,7 +50,10 @@ export class FlowHub extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const acked = ackOf(message);
-    if (acked !== null) this.stateOf(ws).acked = Math.max(this.stateOf(ws).acked, acked);
+    if (acked === null) return;
+    const state = this.stateOf(ws);
+    // A viewer cannot acknowledge more than it was sent: an inflated ack must not switch the limit off.
+    state.acked = Math.min(state.sent, Math.max(state.acked, acked));
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {

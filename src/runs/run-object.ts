@@ -23,6 +23,7 @@ import { edgesOf, successor } from '../flows/graph';
 import { referencedSecrets, render, type TemplateContext } from '../flows/templates';
 import { HubForwarder } from '../live/hub-forwarder';
 import type { FlowHub } from './flow-hub';
+import { retentionMs } from './retention';
 import { RunStore } from './run-store';
 import type { RunInputs } from './start';
 import { isFinal, type LogLevel, type NewEvent, type Run, type RunEvent, type RunInit, type RunStatus } from './types';
@@ -33,8 +34,14 @@ const WATCHDOG_MS = 10_000;
 const STILL_RUNNING_AFTER_MS = 1_000;
 /** Retry delay for reporting a status change to the D1 index. */
 const INDEX_RETRY_MS = 5_000;
-const DEFAULT_RETENTION_DAYS = 30;
 const MAX_MESSAGE_CHARS = 16 * 1024;
+/**
+ * How often a step may start before the run gives up on it. A step runs once
+ * normally; more starts mean the object died during it (a deploy, an
+ * eviction, or the step itself exhausting the object's limits), and a step
+ * that always kills its object must not be retried forever.
+ */
+const MAX_STEP_EXECUTIONS = 3;
 const MAX_ERROR_CHARS = 4 * 1024;
 
 /** Set by the Worker on a viewer's request once it has authorised it. */
@@ -137,8 +144,8 @@ export class RunObject extends DurableObject<Env> {
     if (!state) return;
     if (isFinal(state.status)) {
       if (!state.indexSynced) await this.syncIndex();
-      else if (Date.now() >= Date.parse(state.finishedAt!) + this.retentionMs()) await this.store.destroy();
-      else await this.ctx.storage.setAlarm(Date.parse(state.finishedAt!) + this.retentionMs());
+      else if (Date.now() >= Date.parse(state.finishedAt!) + retentionMs(this.env)) await this.store.destroy();
+      else await this.ctx.storage.setAlarm(Date.parse(state.finishedAt!) + retentionMs(this.env));
       return;
     }
     if (!state.indexSynced) await this.syncIndex();
@@ -199,6 +206,11 @@ export class RunObject extends DurableObject<Env> {
     const index = blocks.findIndex((b) => b.id === blockId);
     const block = blocks[index]!;
     const attempt = (this.store.step(blockId)?.attempts ?? 0) + 1;
+    const executions = this.store.countExecution(blockId);
+    if (executions > MAX_STEP_EXECUTIONS) {
+      this.failStep(blockId, `the step was interrupted ${MAX_STEP_EXECUTIONS} times; giving up`, undefined);
+      return this.finish('failed', `step "${blockId}" failed: it was interrupted ${MAX_STEP_EXECUTIONS} times`);
+    }
     this.store.transaction(() => {
       this.store.updateStep(blockId, {
         status: 'running',
@@ -307,7 +319,7 @@ export class RunObject extends DurableObject<Env> {
     await this.syncIndex();
     for (const release of [...this.endWaiters]) release();
     const state = this.store.state()!;
-    await this.ctx.storage.setAlarm(state.indexSynced ? Date.now() + this.retentionMs() : Date.now() + INDEX_RETRY_MS);
+    await this.ctx.storage.setAlarm(state.indexSynced ? Date.now() + retentionMs(this.env) : Date.now() + INDEX_RETRY_MS);
   }
 
   // ---- what a step sees --------------------------------------------------
@@ -471,10 +483,6 @@ export class RunObject extends DurableObject<Env> {
     return { db: database(this.env.DB), tenantId: init.tenantId, actor: `run:${init.runId}` };
   }
 
-  private retentionMs(): number {
-    const days = Number(this.env.RUN_RETENTION_DAYS ?? DEFAULT_RETENTION_DAYS);
-    return (Number.isFinite(days) && days > 0 ? days : DEFAULT_RETENTION_DAYS) * 86_400_000;
-  }
 }
 
 /** Blocks reachable only through the branch a condition did not take. */

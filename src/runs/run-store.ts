@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS steps (
   type TEXT NOT NULL,
   status TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
+  executions INTEGER NOT NULL DEFAULT 0,
   started_at TEXT,
   finished_at TEXT,
   output TEXT,
@@ -69,6 +70,7 @@ interface StepRow {
   type: string;
   status: string;
   attempts: number;
+  executions: number;
   started_at: string | null;
   finished_at: string | null;
   output: string | null;
@@ -182,6 +184,14 @@ export class RunStore {
   step(blockId: string): Step | undefined {
     const row = this.sql.exec<StepRow>('SELECT * FROM steps WHERE block_id = ?', blockId).toArray()[0];
     return row ? toStep(row) : undefined;
+  }
+
+  /** Counts one more start of a step and returns how many there have been (crash loops stop on this). */
+  countExecution(blockId: string): number {
+    return this.sql.exec<{ executions: number }>(
+      'UPDATE steps SET executions = executions + 1 WHERE block_id = ? RETURNING executions',
+      blockId,
+    ).one().executions;
   }
 
   /** Outputs of the steps that succeeded, for `{{steps.<id>.…}}`. */

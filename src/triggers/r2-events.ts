@@ -3,6 +3,9 @@
  * the same messages sent by the uploads route) start one run per matching
  * enabled `r2_upload` flow of the key's tenant.
  *
+ * Runs count against the tenant's rate limit (a limited message is retried
+ * later), and a flow is never started by an object one of its own runs wrote.
+ *
  * At-least-once delivery becomes exactly one run per (flow, object event):
  * each run is created with a dedupe key in the same D1 batch. A malformed
  * message is logged and acknowledged; a transient failure retries only the
@@ -17,6 +20,8 @@ import { tenantScope } from '../db/scope';
 import type { Env } from '../env';
 import type { Trigger } from '../flows/definition';
 import { TENANT_ID } from '../http/auth';
+import { WRITTEN_BY_FLOW } from '../blocks/r2-object';
+import { takeTokens, tenantRunLimit } from '../limits/enforce';
 import { startRun } from '../runs/start';
 import { OBJECT_CREATE_ACTIONS, R2EventSchema, type R2Event } from './r2-event';
 
@@ -44,7 +49,18 @@ export async function handleUploadEvents(batch: MessageBatch<unknown>, env: Env)
   await Promise.all(
     uploads.map(async (upload) => {
       try {
-        const matching = candidates.filter((flow) => flow.tenantId === upload.tenantId && matches(flow.trigger as Trigger, upload.key));
+        const matching = await withoutWriter(
+          env,
+          upload,
+          candidates.filter((flow) => flow.tenantId === upload.tenantId && matches(flow.trigger as Trigger, upload.key)),
+        );
+        if (matching.length > 0) {
+          const decision = await takeTokens(env, `tenant:${upload.tenantId}`, tenantRunLimit(env), matching.length);
+          if (!decision.allowed) {
+            upload.message.retry({ delaySeconds: decision.retryAfter });
+            return;
+          }
+        }
         await Promise.all(matching.map((flow) => startUploadRun(env, flow, upload)));
         upload.message.ack();
       } catch (err) {
@@ -87,6 +103,14 @@ function uploadFlowsOf(db: Db, tenantIds: string[]): Promise<FlowRow[]> {
     .select()
     .from(flows)
     .where(and(eq(flows.triggerType, 'r2_upload'), eq(flows.enabled, true), inArray(flows.tenantId, tenantIds)));
+}
+
+/** The flows, less the one whose run wrote this object (no flow triggers itself through its own writes). */
+async function withoutWriter(env: Env, upload: Upload, flows: FlowRow[]): Promise<FlowRow[]> {
+  if (flows.length === 0) return flows;
+  const object = await env.UPLOADS.head(upload.event.object.key);
+  const writer = object?.customMetadata?.[WRITTEN_BY_FLOW];
+  return writer ? flows.filter((flow) => flow.id !== writer) : flows;
 }
 
 function matches(trigger: Trigger, key: string): boolean {

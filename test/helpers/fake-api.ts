@@ -12,6 +12,8 @@ import type { RecordedRequest } from './recorded';
  *   echoes every `x-echo-*` request header back as a response header.
  * - `ANY /status/<code>`: answers that status with `{ status }`.
  * - `ANY /fail-echo`: answers 500 with the request's headers in the body and echoed back as headers.
+ * - `ANY /pad/<n>`: answers text: `n` bytes of `a`, then the request's `X-Token` header, then 100 `z`.
+ * - `ANY /number?v=<digits>`: answers `{ "n": <v as a JSON number> }`.
  * - `ANY /flaky/<key>/<failures>/<code>`: the first `<failures>` calls for `<key>` answer `<code>`
  *   (with `Retry-After` from `?retryAfter=`), later ones 200.
  * - `ANY /slow/<ms>`: answers 200 after `<ms>` milliseconds.
@@ -85,6 +87,11 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
         for (const [name, value] of Object.entries(headers)) if (name.startsWith('x-echo-')) echoed[name] = value;
         return send(200, { method: req.method, path: url.pathname, query: url.search, headers, body }, echoed);
       }
+      case 'pad':
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        return res.end(`${'a'.repeat(Number(rest[0]) || 0)}${headers['x-token'] ?? ''}${'z'.repeat(100)}`);
+      case 'number':
+        return send(200, { n: Number(url.searchParams.get('v')) });
       case 'fail-echo':
         return send(500, { error: 'upstream failed', headers }, { 'x-echo-auth': headers['x-token'] ?? '' });
       case 'status':
