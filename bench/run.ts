@@ -50,6 +50,7 @@ try {
   console.table([{ '1 log block': ms(steps.oneStepMs), '20 log blocks': ms(steps.twentyStepsMs), 'one extra step': ms(steps.perExtraStepMs) }]);
   results.perStep = steps;
 
+  await liveLatency(service, 10, 50, 1); // warm-up
   const live = await liveLatency(service, 10, 50, 5);
   console.log('\nLive logs: 10 viewers on the flow socket, runs started at 50/s; event ts → arrival');
   console.table([
