@@ -29,10 +29,10 @@ function socketUrl(path) {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
 }
 
-/** @param {number} attempt */
 /** Frames between acknowledgements on the flow socket (the hub's flow control). */
 const ACK_EVERY = 100;
 
+/** @param {number} attempt */
 function backoff(attempt) {
   const base = Math.min(MAX_BACKOFF_MS, 500 * 2 ** attempt);
   return base / 2 + Math.random() * (base / 2);

@@ -4,7 +4,11 @@
  * from the page right after), and delete.
  */
 import { api, ApiError, describeError } from '../api.js';
-import { confirmDialog, h, notice, replace, splitList, time } from '../dom.js';
+import { h, notice, splitList, time } from '../dom.js';
+import { deleteButton, loadEntries } from './named-entries.js';
+
+/** @type {import('./named-entries.js').EntryKind} */
+const SECRETS = { singular: 'secret', plural: 'Secrets', list: api.secrets.list, remove: api.secrets.remove };
 
 const NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,63}$';
 
@@ -107,49 +111,11 @@ export function secretsPanel(flowId, { referenced = [] } = {}) {
           },
           'Replace',
         ),
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'btn btn-small btn-danger-quiet',
-            'aria-label': `Delete secret ${secret.name}`,
-            'data-testid': 'secret-delete',
-            onclick: async () => {
-              const ok = await confirmDialog({
-                title: `Delete secret ${secret.name}?`,
-                body: 'Runs that use it will fail until it is set again. This cannot be undone.',
-                confirm: 'Delete secret',
-                danger: true,
-              });
-              if (!ok) return;
-              try {
-                await api.secrets.remove(flowId, secret.name);
-                msg.show('success', `Secret ${secret.name} deleted.`);
-                await load();
-              } catch (error) {
-                msg.show('error', describeError(error));
-              }
-            },
-          },
-          'Delete',
-        ),
+        deleteButton(SECRETS, flowId, secret.name, msg, load, 'Runs that use it will fail until it is set again. This cannot be undone.'),
       ),
     );
 
-  async function load() {
-    try {
-      const page = await api.secrets.list(flowId);
-      const items = Array.isArray(page?.items) ? page.items : [];
-      replace(body, items.length ? items.map(row) : h('tr', null, h('td', { colspan: '4', class: 'muted' }, 'No secrets yet.')));
-      const have = new Set(items.map((/** @type {any} */ s) => s.name));
-      const need = referenced.filter((name) => !have.has(name));
-      missing.hidden = need.length === 0;
-      replace(missing, 'Used by this flow but not set: ', need.map((n, i) => [i ? ', ' : '', h('code', null, n)]));
-    } catch (error) {
-      replace(body, h('tr', null, h('td', { colspan: '4', class: 'muted' }, 'Secrets could not be loaded.')));
-      msg.show('error', `Secrets: ${describeError(error)}`);
-    }
-  }
+  const load = () => loadEntries(SECRETS, flowId, { body, missing, msg, referenced, row, columns: 4 });
 
   void load();
   return h(

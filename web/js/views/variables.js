@@ -2,8 +2,12 @@
  * The flow's variables: plain configuration, listed with values; set and delete.
  */
 import { api, describeError } from '../api.js';
-import { confirmDialog, h, notice, replace, time } from '../dom.js';
+import { h, notice, time } from '../dom.js';
+import { deleteButton, loadEntries } from './named-entries.js';
 import { errorText } from './secrets.js';
+
+/** @type {import('./named-entries.js').EntryKind} */
+const VARIABLES = { singular: 'variable', plural: 'Variables', list: api.variables.list, remove: api.variables.remove };
 
 /**
  * @param {string} flowId
@@ -71,43 +75,11 @@ export function variablesPanel(flowId, { referenced = [] } = {}) {
           },
           'Edit',
         ),
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'btn btn-small btn-danger-quiet',
-            'aria-label': `Delete variable ${variable.name}`,
-            onclick: async () => {
-              const ok = await confirmDialog({ title: `Delete variable ${variable.name}?`, body: 'Runs that use it will fail until it is set again.', confirm: 'Delete variable', danger: true });
-              if (!ok) return;
-              try {
-                await api.variables.remove(flowId, variable.name);
-                msg.show('success', `Variable ${variable.name} deleted.`);
-                await load();
-              } catch (error) {
-                msg.show('error', describeError(error));
-              }
-            },
-          },
-          'Delete',
-        ),
+        deleteButton(VARIABLES, flowId, variable.name, msg, load),
       ),
     );
 
-  async function load() {
-    try {
-      const page = await api.variables.list(flowId);
-      const items = Array.isArray(page?.items) ? page.items : [];
-      replace(body, items.length ? items.map(row) : h('tr', null, h('td', { colspan: '4', class: 'muted' }, 'No variables yet.')));
-      const have = new Set(items.map((/** @type {any} */ v) => v.name));
-      const need = referenced.filter((name) => !have.has(name));
-      missing.hidden = need.length === 0;
-      replace(missing, 'Used by this flow but not set: ', need.map((n, i) => [i ? ', ' : '', h('code', null, n)]));
-    } catch (error) {
-      replace(body, h('tr', null, h('td', { colspan: '4', class: 'muted' }, 'Variables could not be loaded.')));
-      msg.show('error', `Variables: ${describeError(error)}`);
-    }
-  }
+  const load = () => loadEntries(VARIABLES, flowId, { body, missing, msg, referenced, row, columns: 4 });
 
   void load();
   return h(
