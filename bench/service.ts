@@ -2,7 +2,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startDevServer, type DevServer } from '../scripts/dev-server';
+import { callApi, startDevServer, type DevServer } from '../scripts/dev-server';
 import { startFakeApi, type FakeApi } from '../test/helpers/fake-api';
 
 export interface Service {
@@ -25,15 +25,7 @@ export async function startService(): Promise<Service> {
   return {
     server,
     outside,
-    async call(method, route, body, token = server.token) {
-      const res = await fetch(`${server.url}${route}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    },
+    call: (method, route, body, token) => callApi(server, method, route, body, token),
     async stop() {
       await Promise.all([server.stop(), outside.close()]);
       rmSync(server.stateDir, { recursive: true, force: true });

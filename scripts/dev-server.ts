@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseDevVars } from './dev-vars';
-import { mintToken } from './mint-token';
+import { mintToken } from '../src/lib/dev-token';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -109,4 +109,21 @@ export async function startDevServer(
       if (!keepState && !options.stateDir) rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/** JSON over HTTP against the dev server, with its token unless another is given (e2e tests, bench). */
+export async function callApi<T = any>(
+  server: Pick<DevServer, 'url' | 'token'>,
+  method: string,
+  route: string,
+  body?: unknown,
+  token: string = server.token,
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetch(`${server.url}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, headers: res.headers };
 }

@@ -16,7 +16,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { ensureDevVars } from './dev-vars';
-import { mintToken } from './mint-token';
+import { mintToken } from '../src/lib/dev-token';
 
 const port = Number(process.env.PORT ?? 8787);
 const host = '127.0.0.1';

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ensureDevVars } from './dev-vars';
-import { mintToken, TENANT_SCOPES } from './mint-token';
+import { mintToken, TENANT_SCOPES } from '../src/lib/dev-token';
 
 const { values } = parseArgs({
   options: {

@@ -28,11 +28,6 @@ export function tenantKey(tenantId: string, key: string): string {
   return `${tenantId}/${key}`;
 }
 
-/** The key relative to the tenant namespace, or null if it is not inside it. */
-export function relativeKey(tenantId: string, fullKey: string): string | null {
-  return fullKey.startsWith(`${tenantId}/`) ? fullKey.slice(tenantId.length + 1) : null;
-}
-
 export class KeyError extends Error {
   override readonly name = 'KeyError';
 }

@@ -1,10 +1,9 @@
 import { Hono } from 'hono';
-import { SignJWT } from 'jose';
 import { isDevelopment } from '../env';
 import { ApiError } from '../http/errors';
 import type { AppEnv } from '../http/router';
+import { mintToken } from '../lib/dev-token';
 
-const DEMO_SCOPES = 'flows:read flows:write secrets:write runs:read runs:write';
 const DEMO_TOKEN_TTL_SECONDS = 12 * 3600;
 
 /**
@@ -19,12 +18,7 @@ export const devRoutes = new Hono<AppEnv>()
   })
   /** A token for tenant `demo`, like the one `npm start` prints. */
   .post('/token', async (c) => {
-    const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ tid: 'demo', scope: DEMO_SCOPES })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject('demo-user')
-      .setIssuedAt(now)
-      .setExpirationTime(now + DEMO_TOKEN_TTL_SECONDS)
-      .sign(new TextEncoder().encode(c.env.JWT_SECRET));
-    return c.json({ token, tenant: 'demo', expiresAt: new Date((now + DEMO_TOKEN_TTL_SECONDS) * 1000).toISOString() });
+    const expiresAt = new Date(Date.now() + DEMO_TOKEN_TTL_SECONDS * 1000).toISOString();
+    const token = await mintToken({ secret: c.env.JWT_SECRET!, tenant: 'demo', sub: 'demo-user', ttlSeconds: DEMO_TOKEN_TTL_SECONDS });
+    return c.json({ token, tenant: 'demo', expiresAt });
   });

@@ -205,7 +205,8 @@ export class RunObject extends DurableObject<Env> {
     const blocks = this.store.init().definition.blocks;
     const index = blocks.findIndex((b) => b.id === blockId);
     const block = blocks[index]!;
-    const attempt = (this.store.step(blockId)?.attempts ?? 0) + 1;
+    const step = this.store.step(blockId)!;
+    const attempt = step.attempts + 1;
     const executions = this.store.countExecution(blockId);
     if (executions > MAX_STEP_EXECUTIONS) {
       this.failStep(blockId, `the step was interrupted ${MAX_STEP_EXECUTIONS} times; giving up`, undefined);
@@ -215,7 +216,7 @@ export class RunObject extends DurableObject<Env> {
       this.store.updateStep(blockId, {
         status: 'running',
         attempts: attempt,
-        startedAt: this.store.step(blockId)?.startedAt ?? new Date().toISOString(),
+        startedAt: step.startedAt ?? new Date().toISOString(),
       });
       this.emit({ type: 'step', blockId, status: 'running', attempt });
     });
@@ -326,10 +327,12 @@ export class RunObject extends DurableObject<Env> {
 
   /** The run's secrets, opened once per instance (from the material handed over, or read again after a restart). */
   private openSecrets(): Promise<OpenedSecrets> {
-    const init = this.store.init();
-    const names = referencedSecrets(init.definition.blocks.map((b) => b.params));
-    this.secrets ??= openFlowSecrets(this.env, this.scope(), init.flowId, names);
-    this.secrets.catch(() => (this.secrets = undefined));
+    if (!this.secrets) {
+      const init = this.store.init();
+      const names = referencedSecrets(init.definition.blocks.map((b) => b.params));
+      this.secrets = openFlowSecrets(this.env, this.scope(), init.flowId, names);
+      this.secrets.catch(() => (this.secrets = undefined)); // the next step tries again
+    }
     return this.secrets;
   }
 

@@ -104,6 +104,7 @@ export class RunStore {
   private cachedInit: RunInit | undefined;
   private cachedVariables: Record<string, string> | undefined;
   private cachedState: RunState | undefined;
+  private cachedOutputs: Record<string, unknown> | undefined;
   private lastSeq: number | undefined;
 
   constructor(private readonly storage: DurableObjectStorage) {
@@ -194,22 +195,32 @@ export class RunStore {
     ).one().executions;
   }
 
-  /** Outputs of the steps that succeeded, for `{{steps.<id>.…}}`. */
+  /**
+   * Outputs of the steps that succeeded, for `{{steps.<id>.…}}`: read once,
+   * then kept up to date as steps succeed (each step reads them).
+   */
   outputs(): Record<string, unknown> {
-    const outputs: Record<string, unknown> = {};
-    for (const row of this.sql.exec<{ block_id: string; output: string | null }>(
-      "SELECT block_id, output FROM steps WHERE status = 'succeeded'",
-    )) {
-      outputs[row.block_id] = row.output === null ? null : JSON.parse(row.output);
+    if (!this.cachedOutputs) {
+      this.cachedOutputs = {};
+      for (const row of this.sql.exec<{ block_id: string; output: string | null }>(
+        "SELECT block_id, output FROM steps WHERE status = 'succeeded'",
+      )) {
+        this.cachedOutputs[row.block_id] = row.output === null ? null : JSON.parse(row.output);
+      }
     }
-    return outputs;
+    return this.cachedOutputs;
   }
 
   updateStep(blockId: string, fields: StepUpdate): void {
     const entries = Object.entries(fields) as Array<[keyof StepUpdate, unknown]>;
+    const output = 'output' in fields ? JSON.stringify(fields.output ?? null) : undefined;
     const sets = entries.map(([key]) => `${STEP_COLUMNS[key]} = ?`).join(', ');
-    const values = entries.map(([key, value]) => (key === 'output' ? JSON.stringify(value ?? null) : (value as SqlStorageValue)));
+    const values = entries.map(([key, value]) => (key === 'output' ? output : (value as SqlStorageValue)));
     this.sql.exec(`UPDATE steps SET ${sets} WHERE block_id = ?`, ...values, blockId);
+    if (fields.status === 'succeeded' && this.cachedOutputs) {
+      if (output === undefined) this.cachedOutputs = undefined; // read again when next needed
+      else this.cachedOutputs[blockId] = JSON.parse(output);
+    }
   }
 
   /** Block ids of the steps still pending. */
@@ -257,7 +268,7 @@ export class RunStore {
   async destroy(): Promise<void> {
     await this.storage.deleteAll();
     this.storage.sql.exec(SCHEMA);
-    this.cachedInit = this.cachedVariables = this.cachedState = this.lastSeq = undefined;
+    this.cachedInit = this.cachedVariables = this.cachedState = this.cachedOutputs = this.lastSeq = undefined;
   }
 
   private row(): RunRow | undefined {

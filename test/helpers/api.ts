@@ -1,8 +1,8 @@
 import { SELF } from 'cloudflare:test';
-import { SignJWT } from 'jose';
+import { mintToken, TENANT_SCOPES } from '../../src/lib/dev-token';
 import { TEST_JWT_SECRET } from '../bindings';
 
-export const ALL_SCOPES = 'flows:read flows:write secrets:write runs:read runs:write';
+export const ALL_SCOPES = TENANT_SCOPES;
 
 export interface TokenOptions {
   tenant?: string;
@@ -15,14 +15,15 @@ export interface TokenOptions {
 }
 
 /** A development token signed with the test `JWT_SECRET`. */
-export async function token(options: TokenOptions = {}): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ tid: options.tenant ?? 'acme', scope: options.scope ?? ALL_SCOPES, ...options.claims })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(options.sub ?? 'user-1')
-    .setIssuedAt(now)
-    .setExpirationTime(now + (options.ttl ?? 3600))
-    .sign(new TextEncoder().encode(options.secret ?? TEST_JWT_SECRET));
+export function token(options: TokenOptions = {}): Promise<string> {
+  return mintToken({
+    secret: options.secret ?? TEST_JWT_SECRET,
+    tenant: options.tenant ?? 'acme',
+    sub: options.sub ?? 'user-1',
+    scope: options.scope ?? ALL_SCOPES,
+    ttlSeconds: options.ttl ?? 3600,
+    claims: options.claims,
+  });
 }
 
 export interface CallOptions {

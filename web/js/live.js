@@ -53,24 +53,22 @@ function parseEvent(data) {
 /** @param {number} ms */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export class RunStream {
-  /**
-   * @param {string} runId
-   * @param {StreamHandlers} handlers
-   * @param {{ forcePolling?: boolean }} [options]
-   */
-  constructor(runId, handlers, options = {}) {
-    this.runId = runId;
+/**
+ * What both streams share: starting (socket, or polling where WebSockets are
+ * unavailable), stopping, a socket per connection with a fresh ticket, and
+ * reconnecting with backoff. A subclass says what it connects to
+ * (`ticketTarget`, `socketPath`), how it takes a frame (`receive`), whether
+ * it has reached its natural end (`ended`), and how it polls (`poll`).
+ * @abstract
+ */
+class LiveStream {
+  /** @param {StreamHandlers} handlers @param {boolean} forcePolling */
+  constructor(handlers, forcePolling) {
     this.handlers = handlers;
-    /** @type {number | null} highest seq seen */
-    this.lastSeq = null;
-    /** @type {Set<number>} */
-    this.seen = new Set();
-    this.finished = false;
+    this.forcePolling = forcePolling;
     this.stopped = false;
     this.attempt = 0;
     this.failedOpens = 0;
-    this.forcePolling = Boolean(options.forcePolling);
     /** @type {WebSocket | null} */
     this.socket = null;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -96,6 +94,101 @@ export class RunStream {
     this.handlers.onState?.(state, detail);
   }
 
+  /** @returns {{ runId: string } | { flowId: string }} */
+  ticketTarget() {
+    throw new Error('abstract');
+  }
+
+  /** @param {string} _ticket @returns {string} */
+  socketPath(_ticket) {
+    throw new Error('abstract');
+  }
+
+  /** @param {unknown} _data @param {WebSocket} _socket */
+  receive(_data, _socket) {
+    throw new Error('abstract');
+  }
+
+  /** Whether the stream has reached its natural end (a close then is no reason to reconnect). */
+  ended() {
+    return false;
+  }
+
+  /** @returns {StreamState} */
+  connectingState() {
+    return this.attempt === 0 ? 'connecting' : 'reconnecting';
+  }
+
+  /** @returns {Promise<void>} */
+  async poll() {
+    throw new Error('abstract');
+  }
+
+  async connect() {
+    if (this.stopped) return;
+    this.state(this.connectingState());
+    let ticket;
+    try {
+      ticket = (await api.liveTicket(this.ticketTarget())).ticket;
+    } catch (error) {
+      if (this.stopped) return;
+      if (error instanceof ApiError && error.status === 401) return this.state('error', error.message);
+      if (error instanceof ApiError && (error.status === 404 || error.status === 403)) {
+        // No live route (or not allowed to use it): the history route still works.
+        return void this.poll();
+      }
+      return this.retry();
+    }
+    if (this.stopped) return;
+    let socket;
+    try {
+      socket = new WebSocket(socketUrl(this.socketPath(ticket)));
+    } catch {
+      return void this.poll();
+    }
+    this.socket = socket;
+    let opened = false;
+    socket.addEventListener('open', () => {
+      opened = true;
+      this.attempt = 0;
+      this.failedOpens = 0;
+      this.state('live');
+    });
+    socket.addEventListener('message', (message) => this.receive(message.data, socket));
+    socket.addEventListener('close', () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (this.stopped) return;
+      if (this.ended()) return this.state('done');
+      if (!opened && ++this.failedOpens >= MAX_FAILED_OPENS) return void this.poll();
+      this.retry();
+    });
+  }
+
+  retry() {
+    if (this.stopped) return;
+    const delay = backoff(this.attempt++);
+    this.state('reconnecting', `retrying in ${Math.round(delay / 100) / 10} s`);
+    this.timer = setTimeout(() => void this.connect(), delay);
+  }
+}
+
+export class RunStream extends LiveStream {
+  /**
+   * @param {string} runId
+   * @param {StreamHandlers} handlers
+   * @param {{ forcePolling?: boolean }} [options]
+   */
+  constructor(runId, handlers, options = {}) {
+    super(handlers, Boolean(options.forcePolling));
+    this.runId = runId;
+    /** @type {number | null} highest seq seen */
+    this.lastSeq = null;
+    /** @type {Set<number>} */
+    this.seen = new Set();
+    this.finished = false;
+  }
+
   /** @param {LiveEvent | null} event */
   accept(event) {
     if (!event || this.seen.has(event.seq)) return;
@@ -113,57 +206,30 @@ export class RunStream {
     if (justFinished) this.state('done');
   }
 
-  async connect() {
-    if (this.stopped) return;
-    this.state(this.attempt === 0 && this.lastSeq === null ? 'connecting' : 'reconnecting');
-    let ticket;
-    try {
-      ticket = (await api.liveTicket({ runId: this.runId })).ticket;
-    } catch (error) {
-      if (this.stopped) return;
-      if (error instanceof ApiError && error.status === 401) return this.state('error', error.message);
-      if (error instanceof ApiError && (error.status === 404 || error.status === 403)) {
-        // No live route (or not allowed to use it): the history route still works.
-        return void this.poll();
-      }
-      return this.retry();
-    }
-    if (this.stopped) return;
-    const query = new URLSearchParams({ ticket });
-    if (this.lastSeq !== null) query.set('after', String(this.lastSeq));
-    let socket;
-    try {
-      socket = new WebSocket(socketUrl(`/v1/runs/${encodeURIComponent(this.runId)}/live?${query}`));
-    } catch {
-      return void this.poll();
-    }
-    this.socket = socket;
-    let opened = false;
-    socket.addEventListener('open', () => {
-      opened = true;
-      this.attempt = 0;
-      this.failedOpens = 0;
-      this.state('live');
-    });
-    socket.addEventListener('message', (message) => {
-      this.accept(parseEvent(message.data));
-    });
-    socket.addEventListener('close', (close) => {
-      if (this.socket !== socket) return;
-      this.socket = null;
-      if (this.stopped) return;
-      // The normal end: code 1000 after the run's final event (any close after it is as good).
-      if (this.finished) return this.state('done');
-      if (!opened && ++this.failedOpens >= MAX_FAILED_OPENS) return void this.poll();
-      this.retry();
-    });
+  ticketTarget() {
+    return { runId: this.runId };
   }
 
-  retry() {
-    if (this.stopped) return;
-    const delay = backoff(this.attempt++);
-    this.state('reconnecting', `retrying in ${Math.round(delay / 100) / 10} s`);
-    this.timer = setTimeout(() => void this.connect(), delay);
+  /** @param {string} ticket */
+  socketPath(ticket) {
+    const query = new URLSearchParams({ ticket });
+    if (this.lastSeq !== null) query.set('after', String(this.lastSeq));
+    return `/v1/runs/${encodeURIComponent(this.runId)}/live?${query}`;
+  }
+
+  /** @param {unknown} data */
+  receive(data) {
+    this.accept(parseEvent(data));
+  }
+
+  /** The normal end: code 1000 after the run's final event (any close after it is as good). */
+  ended() {
+    return this.finished;
+  }
+
+  /** @returns {StreamState} */
+  connectingState() {
+    return this.attempt === 0 && this.lastSeq === null ? 'connecting' : 'reconnecting';
   }
 
   /** Pages through `/logs?after=` until the run's final event, then stops. */
@@ -195,37 +261,18 @@ export class RunStream {
  * Every event of every run of one flow, from now on. Events are handed on
  * as they come (dedupe by runId+seq); the caller groups them by runId.
  */
-export class FlowStream {
+export class FlowStream extends LiveStream {
   /** @param {string} flowId @param {StreamHandlers} handlers */
   constructor(flowId, handlers) {
+    super(handlers, false);
     this.flowId = flowId;
-    this.handlers = handlers;
     /** @type {Map<string, Set<number>>} */
     this.seen = new Map();
     /** @type {Map<string, number>} highest seq per run (for the polling fallback) */
     this.lastSeq = new Map();
-    this.stopped = false;
-    this.attempt = 0;
-    this.failedOpens = 0;
-    /** @type {WebSocket | null} */
-    this.socket = null;
-    /** @type {ReturnType<typeof setTimeout> | undefined} */
-    this.timer = undefined;
     this.since = Date.now();
-  }
-
-  start() {
-    if (typeof WebSocket === 'undefined') void this.poll();
-    else void this.connect();
-    return this;
-  }
-
-  stop() {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    if (this.socket && this.socket.readyState <= WebSocket.OPEN) this.socket.close(1000, 'viewer left');
-    this.socket = null;
-    this.handlers.onState?.('stopped');
+    /** @type {WeakMap<WebSocket, number>} frames received per socket (for acknowledgements) */
+    this.received = new WeakMap();
   }
 
   /** @param {LiveEvent | null} event */
@@ -239,59 +286,29 @@ export class FlowStream {
     this.handlers.onEvent(event);
   }
 
-  async connect() {
-    if (this.stopped) return;
-    this.handlers.onState?.(this.attempt === 0 ? 'connecting' : 'reconnecting');
-    let ticket;
-    try {
-      ticket = (await api.liveTicket({ flowId: this.flowId })).ticket;
-    } catch (error) {
-      if (this.stopped) return;
-      if (error instanceof ApiError && error.status === 401) return this.handlers.onState?.('error', error.message);
-      if (error instanceof ApiError && (error.status === 404 || error.status === 403)) return void this.poll();
-      return this.retry();
-    }
-    if (this.stopped) return;
-    let socket;
-    try {
-      socket = new WebSocket(socketUrl(`/v1/flows/${encodeURIComponent(this.flowId)}/live?${new URLSearchParams({ ticket })}`));
-    } catch {
-      return void this.poll();
-    }
-    this.socket = socket;
-    let opened = false;
-    socket.addEventListener('open', () => {
-      opened = true;
-      this.attempt = 0;
-      this.failedOpens = 0;
-      this.handlers.onState?.('live');
-    });
-    let received = 0;
-    socket.addEventListener('message', (message) => {
-      this.accept(parseEvent(message.data));
-      // The hub drops viewers that fall too far behind; acknowledging keeps this one in.
-      if (++received % ACK_EVERY === 0 && socket.readyState === WebSocket.OPEN) {
-        socket.send(JSON.stringify({ type: 'ack', received }));
-      }
-    });
-    socket.addEventListener('close', () => {
-      if (this.socket !== socket) return;
-      this.socket = null;
-      if (this.stopped) return;
-      if (!opened && ++this.failedOpens >= MAX_FAILED_OPENS) return void this.poll();
-      this.retry();
-    });
+  ticketTarget() {
+    return { flowId: this.flowId };
   }
 
-  retry() {
-    const delay = backoff(this.attempt++);
-    this.handlers.onState?.('reconnecting', `retrying in ${Math.round(delay / 100) / 10} s`);
-    this.timer = setTimeout(() => void this.connect(), delay);
+  /** @param {string} ticket */
+  socketPath(ticket) {
+    return `/v1/flows/${encodeURIComponent(this.flowId)}/live?${new URLSearchParams({ ticket })}`;
+  }
+
+  /** @param {unknown} data @param {WebSocket} socket */
+  receive(data, socket) {
+    this.accept(parseEvent(data));
+    const received = (this.received.get(socket) ?? 0) + 1;
+    this.received.set(socket, received);
+    // The hub drops viewers that fall too far behind; acknowledging keeps this one in.
+    if (received % ACK_EVERY === 0 && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: 'ack', received }));
+    }
   }
 
   /** Fallback: list the flow's recent runs, then page each unfinished (or new) run's events. */
   async poll() {
-    this.handlers.onState?.('polling');
+    this.state('polling');
     /** @type {Set<string>} */
     const finished = new Set();
     let failures = 0;
@@ -309,7 +326,7 @@ export class FlowStream {
         failures = 0;
       } catch (error) {
         if (error instanceof ApiError && (error.status === 401 || error.status === 403 || error.status === 404)) {
-          return this.handlers.onState?.('error', error.message);
+          return this.state('error', error.message);
         }
         failures++;
       }
