@@ -1,13 +1,11 @@
 import type { RateLimiter } from './limits/rate-limiter';
-import type { FlowHub } from './runs/flow-hub';
-import type { RunObject } from './runs/run-object';
+import type { FlowExecutor } from './runs/executor';
 
 /** The Worker's bindings, as declared in wrangler.toml and `.dev.vars` / `wrangler secret put`. */
 export interface Env {
   DB: D1Database;
   UPLOADS: R2Bucket;
-  RUNS: DurableObjectNamespace<RunObject>;
-  FLOW_HUBS: DurableObjectNamespace<FlowHub>;
+  EXECUTORS: DurableObjectNamespace<FlowExecutor>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   UPLOAD_EVENTS: Queue<unknown>;
   ASSETS: Fetcher;
@@ -23,8 +21,10 @@ export interface Env {
   TENANT_RUN_RATE_LIMIT?: string;
   /** Frames a flow viewer may fall behind its acknowledgements before it is dropped (default 5000). */
   LIVE_MAX_UNACKED?: string;
-  /** Days a finished run keeps its steps and events (default 30); the D1 index row stays. */
+  /** Days a finished run keeps its steps and events, and its index row (default 30). */
   RUN_RETENTION_DAYS?: string;
+  /** Executors (Durable Objects) per flow, 1–32 (default 1): more for flows that start more runs than one object serves. */
+  EXECUTOR_SHARDS?: string;
 
   JWT_SECRET?: string;
   JWT_JWKS_URL?: string;

@@ -5,8 +5,7 @@ import { handleUploadEvents } from './triggers/r2-events';
 import { startScheduledRuns } from './triggers/schedule';
 
 export { RateLimiter } from './limits/rate-limiter';
-export { FlowHub } from './runs/flow-hub';
-export { RunObject } from './runs/run-object';
+export { FlowExecutor } from './runs/executor';
 
 const app = createApp();
 

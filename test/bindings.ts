@@ -13,4 +13,6 @@ export const TEST_BINDINGS = {
   TENANT_RUN_RATE_LIMIT: '300/3600',
   JWT_SECRET: TEST_JWT_SECRET,
   MASTER_KEY: TEST_MASTER_KEY,
+  // Two executors per flow, so the tests cross shards (forwarding to shard 0, invalidating every shard).
+  EXECUTOR_SHARDS: '2',
 } as const;

@@ -1,7 +1,7 @@
-import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { callJson, createFlow, flowBody, token } from './helpers/api';
-import { allEvents, fakeUrl, received, setSecret, stepOf, uniquePath, until } from './helpers/runs';
+import { allEvents, executorObject, fakeUrl, listedRuns, received, setSecret, stepOf, uniquePath, until } from './helpers/runs';
 
 const SECRET = 'restart-secret-value-93ac';
 let tok: string;
@@ -9,7 +9,7 @@ beforeAll(async () => {
   tok = await token({ tenant: 'durable' });
 });
 
-const stubOf = (runId: string) => env.RUNS.get(env.RUNS.idFromName(runId));
+const stubOf = executorObject;
 const getRun = (runId: string) => callJson('GET', `/v1/runs/${runId}`, { token: tok });
 
 async function start(blocks: unknown[], setup?: (flowId: string) => Promise<void>) {
@@ -19,10 +19,10 @@ async function start(blocks: unknown[], setup?: (flowId: string) => Promise<void
   return res.body.id as string;
 }
 
-/** Reads the run object's storage directly, without waking its step loop. */
+/** Reads the executor's storage directly, without waking its step loop. */
 async function storageDump(runId: string): Promise<string> {
   return runInDurableObject(stubOf(runId), (_instance, state) => {
-    const tables = ['run', 'steps', 'events'];
+    const tables = ['runs', 'steps', 'events', 'snapshots', 'index_outbox'];
     return JSON.stringify(tables.map((t) => state.storage.sql.exec(`SELECT * FROM ${t}`).toArray()));
   });
 }
@@ -132,8 +132,7 @@ describe('cancel', () => {
     expect(stepOf(res.body, 'after').status).toBe('skipped');
     const events = await allEvents(tok, runId);
     expect(events.at(-1)).toMatchObject({ type: 'run', status: 'cancelled' });
-    const index = await callJson('GET', `/v1/flows/${res.body.flowId}/runs`, { token: tok });
-    expect(index.body.items[0].status).toBe('cancelled');
+    expect((await listedRuns(tok, res.body.flowId))[0].status).toBe('cancelled');
     // Cancelling again changes nothing.
     expect((await callJson('POST', `/v1/runs/${runId}/cancel`, { token: tok })).body.status).toBe('cancelled');
   });

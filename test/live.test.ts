@@ -1,11 +1,11 @@
 import { abortAllDurableObjects, env, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_UNACKED, SLOW_VIEWER_CLOSE } from '../src/live/viewers';
-import type { FlowHub } from '../src/runs/flow-hub';
+import type { FlowExecutor } from '../src/runs/executor';
 import type { RunEvent } from '../src/runs/types';
 import { callJson, createFlow, token } from './helpers/api';
 import { openLive, seqsByRun } from './helpers/live';
-import { allEvents, until } from './helpers/runs';
+import { allEvents, flowViewerHost, until } from './helpers/runs';
 
 let tok: string;
 let other: string;
@@ -144,7 +144,7 @@ describe('run live socket', () => {
   });
 });
 
-describe('flow live socket (the flow hub)', () => {
+describe('flow live socket (hosted by the flow\'s executor shard 0)', () => {
   it('delivers every event of 20 concurrent runs to 5 viewers', async () => {
     const flow = await createFlow(tok, { blocks: logs(4) });
     const viewers = await Promise.all(
@@ -172,8 +172,8 @@ describe('flow live socket (the flow hub)', () => {
     acking.ws!.addEventListener('message', () => {
       if (acking.events.length % 100 === 0) acking.ws!.send(JSON.stringify({ type: 'ack', received: acking.events.length }));
     });
-    const hub = env.FLOW_HUBS.get(env.FLOW_HUBS.idFromName(flow.id));
-    const event = (seq: number): RunEvent => ({ type: 'log', seq, ts: new Date().toISOString(), runId: 'run_x', blockId: 'a', level: 'info', message: 'x' });
+    const hub = flowViewerHost(flow.id);
+    const event = (seq: number): string => JSON.stringify({ type: 'log', seq, ts: new Date().toISOString(), runId: 'run_x', blockId: 'a', level: 'info', message: 'x' } satisfies RunEvent);
     let sent = 0;
     while (sent < MAX_UNACKED + 500) {
       const batch = Array.from({ length: 100 }, () => event(++sent));
@@ -181,7 +181,7 @@ describe('flow live socket (the flow hub)', () => {
       await acking.received(sent, 5_000);
     }
     expect(await silent.closed).toBe(SLOW_VIEWER_CLOSE);
-    expect(await runInDurableObject(hub, (instance: FlowHub) => instance.viewerCount())).toBe(1);
+    expect(await runInDurableObject(hub, (instance: FlowExecutor) => instance.viewerCount())).toBe(1);
     expect(acking.events).toHaveLength(sent);
   });
 
@@ -189,8 +189,8 @@ describe('flow live socket (the flow hub)', () => {
     const flow = await createFlow(tok, { blocks: [] });
     const liar = await openLive(`/v1/flows/${flow.id}/live`, { token: tok });
     liar.ws!.send(JSON.stringify({ type: 'ack', received: Number.MAX_SAFE_INTEGER }));
-    const hub = env.FLOW_HUBS.get(env.FLOW_HUBS.idFromName(flow.id));
-    const event = (seq: number): RunEvent => ({ type: 'log', seq, ts: new Date().toISOString(), runId: 'run_y', blockId: 'a', level: 'info', message: 'x' });
+    const hub = flowViewerHost(flow.id);
+    const event = (seq: number): string => JSON.stringify({ type: 'log', seq, ts: new Date().toISOString(), runId: 'run_y', blockId: 'a', level: 'info', message: 'x' } satisfies RunEvent);
     let sent = 0;
     while (sent < MAX_UNACKED + 500) await hub.publish(Array.from({ length: 100 }, () => event(++sent)));
     expect(await liar.closed).toBe(SLOW_VIEWER_CLOSE);

@@ -1,10 +1,10 @@
 /**
  * The only module that turns a flow's wrapped key into a usable key, and so
  * the only place a secret is sealed or opened. Routes seal; the run engine
- * opens, through `openFlowSecrets`, only the secrets its definition names.
+ * opens, through a `FlowKeyring`, only the secrets a run's definition names.
  */
 import type { Env } from '../env';
-import { mentionedSecretsQuery, namedSecretsQuery, wrappedKeyQuery, type SealedSecret } from '../db/secrets';
+import { secretsQuery, wrappedKeyQuery, type SealedSecret } from '../db/secrets';
 import type { TenantScope } from '../db/scope';
 import {
   CryptoError,
@@ -60,34 +60,66 @@ export interface SealedMaterial {
 }
 
 /**
- * The two queries that read a flow's sealed material: the secrets its
- * current blocks mention (for the batch that starts a run, where the flow is
- * read in the same transaction), or exactly `names` (for a pinned version
- * read again later), and the wrapped key.
+ * The two queries that read a flow's sealed material (to await, or to put in
+ * a batch): its secrets (all of them, or exactly `names`) and its wrapped key.
  */
 export function sealedMaterialQueries(scope: TenantScope, flowId: string, names?: ReadonlySet<string>) {
-  const sealed = names ? namedSecretsQuery(scope, flowId, names) : mentionedSecretsQuery(scope, flowId);
-  return [sealed, wrappedKeyQuery(scope, flowId)] as const;
+  return [secretsQuery(scope, flowId, names), wrappedKeyQuery(scope, flowId)] as const;
 }
 
 type SealedRow = Omit<SealedSecret, 'allowedHosts'> & { allowedHosts: string[] | null };
 
-/** The material of exactly the `names` a run references, from the rows of `sealedMaterialQueries`. */
-export function toSealedMaterial(
-  [sealed, keys]: readonly [SealedRow[], WrappedFlowKey[]],
-  names: ReadonlySet<string>,
-): SealedMaterial {
-  return {
-    sealed: sealed.filter((s) => names.has(s.name)).map((s) => ({ ...s, allowedHosts: s.allowedHosts ?? [] })),
-    key: keys[0],
-  };
+/** The material from the rows of `sealedMaterialQueries`. */
+export function toSealedMaterial([sealed, keys]: readonly [SealedRow[], WrappedFlowKey[]]): SealedMaterial {
+  return { sealed: sealed.map((s) => ({ ...s, allowedHosts: s.allowedHosts ?? [] })), key: keys[0] };
 }
 
 /**
- * Opens the named secrets of a flow for one of its runs: nothing else, and
- * only in memory. Names with no secret are simply absent (the step that
- * references one fails, naming it).
+ * One flow's secrets for its runs: the sealed material, the flow key
+ * unwrapped once (in memory only, never persisted), and the secrets opened
+ * per set of names a definition references, each set once. A run gets
+ * exactly the names its pinned version references, and a masker for them.
  */
+export class FlowKeyring {
+  private key: Promise<CryptoKey> | undefined;
+  private readonly opened = new Map<string, Promise<OpenedSecrets>>();
+
+  constructor(
+    private readonly env: KeyEnv,
+    private readonly tenantId: string,
+    private readonly flowId: string,
+    private readonly material: SealedMaterial,
+  ) {}
+
+  /** The named secrets, opened (names with no secret are simply absent: the step that uses one fails, naming it). */
+  open(names: ReadonlySet<string>): Promise<OpenedSecrets> {
+    const wanted = this.material.sealed.filter((s) => names.has(s.name));
+    if (wanted.length === 0) return Promise.resolve(NO_SECRETS);
+    const cacheKey = wanted.map((s) => s.name).join('\n');
+    let opened = this.opened.get(cacheKey);
+    if (!opened) {
+      opened = this.openAll(wanted);
+      opened.catch(() => this.opened.delete(cacheKey)); // the next run tries again
+      this.opened.set(cacheKey, opened);
+    }
+    return opened;
+  }
+
+  private async openAll(wanted: SealedSecret[]): Promise<OpenedSecrets> {
+    this.key ??= unwrapStored(this.env, this.tenantId, this.flowId, this.material.key);
+    this.key.catch(() => (this.key = undefined));
+    const key = await this.key;
+    const values: Record<string, string> = {};
+    const allowedHosts: Record<string, string[]> = {};
+    for (const secret of wanted) {
+      values[secret.name] = await openSecret(key, secret.sealed, this.tenantId, this.flowId, secret.name);
+      allowedHosts[secret.name] = secret.allowedHosts;
+    }
+    return { values, allowedHosts, masker: createMasker(new Map(Object.entries(values))) };
+  }
+}
+
+/** Opens the named secrets of a flow, reading them from D1 (one-off use; runs keep a `FlowKeyring`). */
 export async function openFlowSecrets(
   env: KeyEnv,
   scope: TenantScope,
@@ -95,26 +127,8 @@ export async function openFlowSecrets(
   names: ReadonlySet<string>,
 ): Promise<OpenedSecrets> {
   if (names.size === 0) return NO_SECRETS;
-  const rows = await scope.db.batch(sealedMaterialQueries(scope, flowId, names));
-  return openSealedMaterial(env, scope.tenantId, flowId, toSealedMaterial(rows, names));
-}
-
-/** Decrypts material read earlier (see `sealedMaterialQueries`). */
-export async function openSealedMaterial(
-  env: KeyEnv,
-  tenantId: string,
-  flowId: string,
-  material: SealedMaterial,
-): Promise<OpenedSecrets> {
-  if (material.sealed.length === 0) return NO_SECRETS;
-  const key = await unwrapStored(env, tenantId, flowId, material.key);
-  const values: Record<string, string> = {};
-  const allowedHosts: Record<string, string[]> = {};
-  for (const secret of material.sealed) {
-    values[secret.name] = await openSecret(key, secret.sealed, tenantId, flowId, secret.name);
-    allowedHosts[secret.name] = secret.allowedHosts;
-  }
-  return { values, allowedHosts, masker: createMasker(new Map(Object.entries(values))) };
+  const material = toSealedMaterial(await scope.db.batch(sealedMaterialQueries(scope, flowId, names)));
+  return new FlowKeyring(env, scope.tenantId, flowId, material).open(names);
 }
 
 export const NO_SECRETS: OpenedSecrets = Object.freeze({ values: {}, allowedHosts: {}, masker: EMPTY_MASKER });

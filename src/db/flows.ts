@@ -1,6 +1,6 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
 import type { Block, FlowDefinition, FlowInput, Trigger } from '../flows/definition';
-import { notFound } from '../http/errors';
+import { NotFoundError } from '../lib/errors';
 import { newId, randomToken } from '../lib/ids';
 import type { WrappedFlowKey } from '../crypto/envelope';
 import { auditInsert, auditInsertIfChanged } from './audit';
@@ -50,10 +50,10 @@ export const definitionOf = (row: FlowRow): FlowDefinition => ({
   blocks: row.blocks as Block[],
 });
 
-/** The flow, or a 404 ApiError: for routes under /flows/:flowId. */
+/** The flow, or a NotFoundError: for routes under /flows/:flowId. */
 export async function requireFlow(scope: TenantScope, flowId: string): Promise<FlowRow> {
   const row = await getFlow(scope, flowId);
-  if (!row) throw notFound('flow');
+  if (!row) throw new NotFoundError('flow');
   return row;
 }
 

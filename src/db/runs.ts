@@ -1,12 +1,13 @@
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
-import type { Db } from './client';
+import { and, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { TriggerType } from '../flows/definition';
-import { notFound } from '../http/errors';
-import { idPattern } from '../lib/ids';
+import type { Env } from '../env';
+import type { OutboxEntry } from '../runs/executor-store';
+import { executorOfRun } from '../runs/run-ids';
 import type { Run, RunStatus } from '../runs/types';
-import { auditInsertIfChanged } from './audit';
+import { auditRunTrigger } from './audit';
+import { database, type Db } from './client';
 import { page, type Page, type PageQuery } from './pagination';
-import { flows, runs, triggerDedupe } from './schema';
+import { runs } from './schema';
 import { owned, type TenantScope } from './scope';
 
 export type RunRow = typeof runs.$inferSelect;
@@ -25,63 +26,56 @@ export function toRun(row: RunRow): Run {
   };
 }
 
-export interface NewRun {
-  id: string;
-  flowId: string;
-  triggerType: TriggerType;
-  payload: Record<string, unknown>;
-  createdAt: string;
-}
-
-/**
- * The statements that create a run's index row from the flow's current row
- * (so the version it pins is the one read in the same batch), its audit
- * entry, and its dedupe record when it has one, for the caller's D1 batch.
- * No flow in the tenant: nothing is inserted. The batch is atomic: when the
- * dedupe key was already used it fails as a whole (`isDedupeConflict`).
- */
-export function runInsertStatements(scope: TenantScope, run: NewRun, dedupeKey?: string) {
-  const fromFlow = sql`SELECT ${run.id}, ${scope.tenantId}, ${flows.id}, ${flows.version}, 'queued', ${run.triggerType},
-    ${indexedPayload(run.payload)}, NULL, ${run.createdAt}, NULL, NULL
-    FROM ${flows} WHERE ${owned(flows, scope, eq(flows.id, run.flowId))}`;
-  return [
-    ...(dedupeKey
-      ? [scope.db.insert(triggerDedupe).values({ key: dedupeKey, tenantId: scope.tenantId, runId: run.id, createdAt: run.createdAt })]
-      : []),
-    scope.db.insert(runs).select(fromFlow),
-    auditInsertIfChanged(scope, 'run.trigger', `runs/${run.id}`),
-  ];
-}
-
-/** Trigger payloads larger than this are kept whole only in the run object, not in the shared index. */
+/** Trigger payloads larger than this are kept whole only in the executor, not in the shared index. */
 export const MAX_INDEXED_PAYLOAD_BYTES = 16 * 1024;
 
 /** The payload as the index stores it: itself, or a marker when it is too large for a shared table. */
-function indexedPayload(payload: Record<string, unknown>): string {
-  const json = JSON.stringify(payload);
-  const bytes = new TextEncoder().encode(json).length;
-  return bytes <= MAX_INDEXED_PAYLOAD_BYTES ? json : JSON.stringify({ truncated: true, bytes });
+function indexedPayload(payload: Record<string, unknown>): Record<string, unknown> {
+  const bytes = new TextEncoder().encode(JSON.stringify(payload)).length;
+  return bytes <= MAX_INDEXED_PAYLOAD_BYTES ? payload : { truncated: true, bytes };
 }
 
-export const isDedupeConflict = (err: unknown): boolean => /UNIQUE constraint failed: trigger_dedupe/.test(String(err));
+/** Statements per D1 batch. */
+const MAX_STATEMENTS = 100;
 
-const RUN_ID = idPattern('run');
-
-/** The run's index row in the caller's tenant, or a 404 ApiError. */
-export async function requireRun(scope: TenantScope, runId: string): Promise<RunRow> {
-  const row = RUN_ID.test(runId) ? await getRunRow(scope, runId) : undefined;
-  if (!row) throw notFound('run');
-  return row;
+/**
+ * Writes runs' current states into the D1 run index, and the audit entry of
+ * each run's trigger the first time, in one batch (one round trip, one
+ * transaction). Idempotent: an index row is upserted, an audit entry is
+ * inserted under the id the executor chose, once.
+ */
+export async function writeRunIndex(env: Pick<Env, 'DB'>, entries: readonly OutboxEntry[]): Promise<void> {
+  const db = database(env.DB);
+  const statements = entries.flatMap(({ init, state, auditId }) => {
+    const flowId = executorOfRun(init.runId)!.flowId;
+    const status = { status: state.status, error: state.error, startedAt: state.startedAt, finishedAt: state.finishedAt };
+    const upsert = db
+      .insert(runs)
+      .values({
+        id: init.runId,
+        tenantId: init.tenantId,
+        flowId,
+        flowVersion: init.flowVersion,
+        triggerType: init.triggerType,
+        trigger: indexedPayload(init.payload),
+        createdAt: init.createdAt,
+        ...status,
+      })
+      .onConflictDoUpdate({ target: runs.id, set: status });
+    return auditId
+      ? [upsert, auditRunTrigger(db, { id: auditId, tenantId: init.tenantId, ts: init.createdAt, actor: init.actor, runId: init.runId })]
+      : [upsert];
+  });
+  for (let i = 0; i < statements.length; i += MAX_STATEMENTS) {
+    const batch = statements.slice(i, i + MAX_STATEMENTS);
+    await db.batch(batch as [(typeof batch)[number], ...(typeof batch)[number][]]);
+  }
 }
 
-export async function getRunRow(scope: TenantScope, runId: string): Promise<RunRow | undefined> {
-  return scope.db.select().from(runs).where(owned(runs, scope, eq(runs.id, runId))).get();
-}
-
+/** The tenant's runs, newest first: of one flow, or of all; by status. */
 export async function listRuns(
   scope: TenantScope,
-  flowId: string,
-  query: PageQuery & { status?: RunStatus | undefined },
+  query: PageQuery & { flowId?: string | undefined; status?: RunStatus | undefined },
 ): Promise<Page<RunRow>> {
   const rows = await scope.db
     .select()
@@ -91,7 +85,7 @@ export async function listRuns(
         runs,
         scope,
         and(
-          eq(runs.flowId, flowId),
+          query.flowId ? eq(runs.flowId, query.flowId) : undefined,
           query.status ? eq(runs.status, query.status) : undefined,
           query.cursor ? lt(runs.id, query.cursor) : undefined,
         ),
@@ -102,18 +96,16 @@ export async function listRuns(
   return page(rows, query.limit, (row) => row.id);
 }
 
-export type RunIndexFields = Partial<Pick<RunRow, 'status' | 'startedAt' | 'finishedAt' | 'error'>>;
-
-/** The statement that reports a run's status change (start, waiting, end) to the index. */
-export function runIndexUpdate(scope: TenantScope, runId: string, fields: RunIndexFields) {
-  return scope.db.update(runs).set(fields).where(owned(runs, scope, eq(runs.id, runId)));
+/** Runs the index has shown `running` since before `startedBefore` (the sweep nudges their executors). */
+export function longRunning(db: Db, startedBefore: string, limit: number) {
+  return db
+    .select({ id: runs.id, tenantId: runs.tenantId })
+    .from(runs)
+    .where(and(eq(runs.status, 'running'), lt(runs.startedAt, startedBefore)))
+    .limit(limit);
 }
 
-/** Index rows of runs that finished before `before` (their run objects have forgotten them too). */
+/** Index rows of runs that finished before `before` (their executors have forgotten them too). */
 export function expiredRunsDelete(db: Db, before: string) {
   return db.delete(runs).where(and(lt(runs.finishedAt, before), inArray(runs.status, ['succeeded', 'failed', 'cancelled'])));
-}
-
-export async function updateRunIndex(scope: TenantScope, runId: string, fields: RunIndexFields): Promise<void> {
-  await runIndexUpdate(scope, runId, fields);
 }

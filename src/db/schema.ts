@@ -92,7 +92,10 @@ export const variables = sqliteTable(
   (t) => [primaryKey({ columns: [t.flowId, t.name] })],
 );
 
-/** The run index: one row per run, updated at start and end; step detail lives in the run object. */
+/**
+ * The run index, for lists by flow, tenant and status: one row per run,
+ * written in batches by the run's executor (which holds its steps and events).
+ */
 export const runs = sqliteTable(
   'runs',
   {
@@ -110,6 +113,7 @@ export const runs = sqliteTable(
   },
   (t) => [
     index('runs_flow_idx').on(t.tenantId, t.flowId, t.id),
+    index('runs_tenant_idx').on(t.tenantId, t.id),
     index('runs_status_idx').on(t.status, t.createdAt),
   ],
 );
@@ -126,14 +130,6 @@ export const auditEvents = sqliteTable(
   },
   (t) => [index('audit_tenant_idx').on(t.tenantId, t.id)],
 );
-
-/** One row per (flow, trigger event): the queue and the scheduler insert it in the batch that creates the run. */
-export const triggerDedupe = sqliteTable('trigger_dedupe', {
-  key: text('key').primaryKey(),
-  tenantId: text('tenant_id').notNull(),
-  runId: text('run_id').notNull(),
-  createdAt: text('created_at').notNull(),
-});
 
 /** Single-use WebSocket tickets; only a hash of the ticket is stored. */
 export const liveTickets = sqliteTable('live_tickets', {

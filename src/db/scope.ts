@@ -1,7 +1,6 @@
 import { and, eq, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { Env } from '../env';
-import type { Caller } from '../http/auth';
 import { database, type Db } from './client';
 
 /**
@@ -16,7 +15,7 @@ export interface TenantScope {
   readonly actor: string;
 }
 
-export function tenantScope(env: Pick<Env, 'DB'>, caller: Pick<Caller, 'tenantId' | 'sub'>): TenantScope {
+export function tenantScope(env: Pick<Env, 'DB'>, caller: { tenantId: string; sub: string }): TenantScope {
   return { db: database(env.DB), tenantId: caller.tenantId, actor: caller.sub };
 }
 

@@ -1,7 +1,7 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { auditInsert, auditInsertIfChanged } from './audit';
 import { nowIso } from './client';
-import { flowKeys, flows, secrets } from './schema';
+import { flowKeys, secrets } from './schema';
 import { owned, type TenantScope } from './scope';
 
 export const MAX_SECRETS_PER_FLOW = 100;
@@ -72,29 +72,12 @@ export async function deleteSecret(scope: TenantScope, flowId: string, name: str
   return deleted.length > 0;
 }
 
-/**
- * The query for the sealed secrets a flow's blocks mention (for the vault
- * only). It filters by the flow's definition inside SQL, so it fits in the
- * batch that starts a run; it may return a few names that are only mentioned
- * in text, which the vault drops (it opens exactly the referenced ones).
- */
-export function mentionedSecretsQuery(scope: TenantScope, flowId: string) {
-  const blocks = scope.db
-    .select({ blocks: flows.blocks })
-    .from(flows)
-    .where(owned(flows, scope, eq(flows.id, flowId)));
+/** The query for a flow's sealed secrets, all of them or exactly `names` (for the vault only). */
+export function secretsQuery(scope: TenantScope, flowId: string, names?: ReadonlySet<string>) {
   return scope.db
     .select({ name: secrets.name, sealed: secrets.sealed, allowedHosts: secrets.allowedHosts })
     .from(secrets)
-    .where(owned(secrets, scope, eq(secrets.flowId, flowId), sql`instr((${blocks}), 'SECRETS.' || ${secrets.name}) > 0`));
-}
-
-/** The query for the sealed values of exactly the named secrets of a flow (for the vault only). */
-export function namedSecretsQuery(scope: TenantScope, flowId: string, names: ReadonlySet<string>) {
-  return scope.db
-    .select({ name: secrets.name, sealed: secrets.sealed, allowedHosts: secrets.allowedHosts })
-    .from(secrets)
-    .where(owned(secrets, scope, eq(secrets.flowId, flowId), inArray(secrets.name, [...names])));
+    .where(owned(secrets, scope, eq(secrets.flowId, flowId), names ? inArray(secrets.name, [...names]) : undefined));
 }
 
 /** The query for a flow's wrapped key (for the vault only). */

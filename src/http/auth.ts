@@ -1,12 +1,12 @@
 import type { MiddlewareHandler } from 'hono';
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Env } from '../env';
+import { TENANT_ID } from '../lib/tenant';
 import { ApiError } from './errors';
 
 export const SCOPES = ['flows:read', 'flows:write', 'secrets:write', 'runs:read', 'runs:write', 'admin:keys'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export const TENANT_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
 /** Who is calling: the verified claims every route works from. */
 export interface Caller {

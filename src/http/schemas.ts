@@ -1,5 +1,4 @@
 import { z } from '@hono/zod-openapi';
-import { idPattern } from '../lib/ids';
 
 /** The contract's error shape, for the OpenAPI document. */
 export const ErrorSchema = z
@@ -40,13 +39,13 @@ export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
   body: { content: { 'application/json': { schema } }, required },
 });
 
-/** `?limit=&cursor=` of the contract's lists; the cursor is the last id of the previous page. */
-export const pageQuery = (prefix: string) =>
+/** `?limit=&cursor=` of the contract's lists; the cursor is the last id of the previous page (matching `idShape`). */
+export const pageQuery = (idShape: RegExp) =>
   z.object({
     limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { in: 'query' } }),
     cursor: z
       .string()
-      .regex(idPattern(prefix), 'not a cursor of this list')
+      .regex(idShape, 'not a cursor of this list')
       .optional()
       .openapi({ param: { in: 'query' } }),
   });
@@ -69,5 +68,5 @@ export const FlowNameParams = FlowIdParam.extend({
 });
 
 export const RunIdParam = z.object({
-  runId: z.string().max(64).openapi({ param: { in: 'path' }, example: 'run_01JD3Q2V7X0000000000000000' }),
+  runId: z.string().max(64).openapi({ param: { in: 'path' }, example: 'run_01JD3Q2V7X0000000000000000…' }),
 });

@@ -1,4 +1,4 @@
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+export const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 let lastTime = 0;
 let lastRandom = new Uint8Array(10);

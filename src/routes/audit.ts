@@ -3,6 +3,7 @@ import { listAudit } from '../db/audit';
 import { tenantScope } from '../db/scope';
 import { requireScope } from '../http/auth';
 import { newRouter } from '../http/router';
+import { idPattern } from '../lib/ids';
 import { bearerSecurity, jsonContent, pageOf, pageQuery, standardErrors } from '../http/schemas';
 
 const AuditEventSchema = z
@@ -22,7 +23,7 @@ const list = createRoute({
   summary: "The tenant's audit log, newest first (never a value)",
   security: bearerSecurity,
   middleware: [requireScope('flows:read')] as const,
-  request: { query: pageQuery('aud') },
+  request: { query: pageQuery(idPattern('aud')) },
   responses: { 200: jsonContent(pageOf(AuditEventSchema), 'A page of audit events'), ...standardErrors },
 });
 

@@ -5,6 +5,8 @@ import { newFlowKey } from '../crypto/vault';
 import { BlockSchema, FlowInputSchema, TriggerSchema } from '../flows/definition';
 import { requireScope } from '../http/auth';
 import { newRouter } from '../http/router';
+import { flowChanged } from '../runs/executors';
+import { idPattern } from '../lib/ids';
 import { ApiError, notFound } from '../http/errors';
 import { jsonBody as readJsonBody } from '../http/json-body';
 import {
@@ -57,7 +59,7 @@ const list = createRoute({
   summary: 'List flows, newest first',
   security: bearerSecurity,
   middleware: [requireScope('flows:read')] as const,
-  request: { query: pageQuery('flw') },
+  request: { query: pageQuery(idPattern('flw')) },
   responses: { 200: jsonContent(pageOf(FlowSchema), 'A page of flows'), ...standardErrors },
 });
 
@@ -122,11 +124,13 @@ export const flowRoutes = newRouter()
       if (result.reason === 'not_found') throw notFound('flow');
       throw new ApiError('conflict', 'the flow has changed: fetch it again and retry with its version in If-Match');
     }
+    await flowChanged(c.env, result.row.id);
     return c.json(toFlow(result.row), 200, { ETag: etag(result.row.version) });
   })
   .openapi(remove, async (c) => {
-    const deleted = await deleteFlow(tenantScope(c.env, c.var.caller), c.req.valid('param').flowId);
-    if (!deleted) throw notFound('flow');
+    const { flowId } = c.req.valid('param');
+    if (!(await deleteFlow(tenantScope(c.env, c.var.caller), flowId))) throw notFound('flow');
+    await flowChanged(c.env, flowId, 'deleted'); // its executors drop the flow's key, runs in flight too
     return c.body(null, 204);
   });
 

@@ -2,16 +2,17 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { database } from '../db/client';
 import { requireFlow } from '../db/flows';
-import { requireRun } from '../db/runs';
 import { tenantScope, type TenantScope } from '../db/scope';
+import type { Env } from '../env';
 import { bearerToken, requireScope, verifyToken } from '../http/auth';
 import { ApiError } from '../http/errors';
 import { jsonBody as readJsonBody } from '../http/json-body';
 import { newRouter, type AppEnv } from '../http/router';
 import { bearerSecurity, FlowIdParam, jsonBody, jsonContent, RunIdParam, standardErrors } from '../http/schemas';
 import { issueTicket, redeemTicket, type LiveTarget } from '../live/tickets';
-import { TENANT_HEADER } from '../runs/run-object';
-import { runStub } from '../runs/start';
+import { NotFoundError } from '../lib/errors';
+import { TENANT_HEADER } from '../runs/executor';
+import { executorStub, runExecutor, type ExecutorStub } from '../runs/executors';
 
 const TicketInputSchema = z
   .union([z.object({ flowId: z.string().max(64) }).strict(), z.object({ runId: z.string().max(64) }).strict()])
@@ -79,9 +80,27 @@ async function authorise(c: Context<AppEnv>, target: LiveTarget): Promise<Tenant
     if (!caller.scopes.has('runs:read')) throw new ApiError('forbidden', 'token lacks the runs:read scope');
     scope = tenantScope(c.env, caller);
   }
-  if (target.type === 'run') await requireRun(scope, target.id);
-  else await requireFlow(scope, target.id);
+  await requireTarget(c.env, scope, target);
   return scope;
+}
+
+/** The run (asked of its executor) or the flow (in D1) must exist in the tenant. */
+async function requireTarget(env: Env, scope: TenantScope, target: LiveTarget): Promise<void> {
+  if (target.type === 'flow') {
+    await requireFlow(scope, target.id);
+    return;
+  }
+  const executor = runExecutor(env, target.id);
+  if (!executor || !(await executor.hasRun(scope.tenantId, target.id))) throw new NotFoundError('run');
+}
+
+/** Hands an authorised upgrade to the executor that serves it. */
+function upgrade(c: Context<AppEnv>, executor: ExecutorStub, scope: TenantScope, query: Record<string, string>): Promise<Response> {
+  const url = new URL(c.req.url);
+  url.search = `?${new URLSearchParams(query)}`;
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(TENANT_HEADER, scope.tenantId);
+  return executor.fetch(new Request(url, { headers }));
 }
 
 export const liveRoutes = newRouter()
@@ -89,22 +108,16 @@ export const liveRoutes = newRouter()
     const scope = tenantScope(c.env, c.var.caller);
     const input = c.req.valid('json');
     const target: LiveTarget = 'runId' in input ? { type: 'run', id: input.runId } : { type: 'flow', id: input.flowId };
-    if (target.type === 'run') await requireRun(scope, target.id);
-    else await requireFlow(scope, target.id);
+    await requireTarget(c.env, scope, target);
     return c.json(await issueTicket(scope, target), 201);
   })
   .openapi(runLive, async (c) => {
     const { runId } = c.req.valid('param');
     const scope = await authorise(c, { type: 'run', id: runId });
-    const url = new URL(c.req.url);
-    url.search = `?after=${c.req.valid('query').after ?? 0}`;
-    const headers = new Headers(c.req.raw.headers);
-    headers.set(TENANT_HEADER, scope.tenantId);
-    return runStub(c.env, runId).fetch(new Request(url, { headers }));
+    return upgrade(c, runExecutor(c.env, runId)!, scope, { runId, after: String(c.req.valid('query').after ?? 0) });
   })
   .openapi(flowLive, async (c) => {
     const { flowId } = c.req.valid('param');
-    await authorise(c, { type: 'flow', id: flowId });
-    const hubs = c.env.FLOW_HUBS;
-    return hubs.get(hubs.idFromName(flowId)).fetch(new Request(c.req.url, { headers: c.req.raw.headers }));
+    const scope = await authorise(c, { type: 'flow', id: flowId });
+    return upgrade(c, executorStub(c.env, flowId, 0), scope, { flowId });
   });

@@ -1,15 +1,19 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { auditInsert } from '../db/audit';
 import { requireFlow } from '../db/flows';
-import { listRuns, requireRun, toRun } from '../db/runs';
+import { listRuns, toRun } from '../db/runs';
 import { tenantScope } from '../db/scope';
 import { requireScope } from '../http/auth';
 import { jsonBody as readJsonBody } from '../http/json-body';
 import { newRouter } from '../http/router';
 import { enforceRateLimit, tenantRunLimit } from '../limits/enforce';
 import { bearerSecurity, FlowIdParam, jsonBody, jsonContent, pageOf, pageQuery, RunIdParam, standardErrors } from '../http/schemas';
-import { runStub, startRun } from '../runs/start';
-import { isFinal, RUN_STATUSES, type Run } from '../runs/types';
+import { NotFoundError } from '../lib/errors';
+import { idPattern } from '../lib/ids';
+import { runExecutor, type ExecutorStub } from '../runs/executors';
+import { RUN_ID } from '../runs/run-ids';
+import { startRun } from '../runs/start';
+import { isFinal, RUN_STATUSES } from '../runs/types';
 
 const StepSchema = z
   .object({
@@ -76,16 +80,34 @@ const create = createRoute({
   },
 });
 
+const statusFilter = z.enum(RUN_STATUSES).optional().openapi({ param: { in: 'query' } });
+const listDescription = 'A run that has ended shows with its final status within 1 s (the index is written in batches).';
+
 const list = createRoute({
   method: 'get',
   path: '/flows/{flowId}/runs',
   tags,
   summary: "A flow's runs, newest first (without steps)",
+  description: listDescription,
+  security: bearerSecurity,
+  middleware: [requireScope('runs:read')] as const,
+  request: { params: FlowIdParam, query: pageQuery(RUN_ID).extend({ status: statusFilter }) },
+  responses: { 200: jsonContent(pageOf(RunSchema), 'A page of runs'), ...standardErrors },
+});
+
+const listAll = createRoute({
+  method: 'get',
+  path: '/runs',
+  tags,
+  summary: "The tenant's runs across flows, newest first (without steps)",
+  description: listDescription,
   security: bearerSecurity,
   middleware: [requireScope('runs:read')] as const,
   request: {
-    params: FlowIdParam,
-    query: pageQuery('run').extend({ status: z.enum(RUN_STATUSES).optional().openapi({ param: { in: 'query' } }) }),
+    query: pageQuery(RUN_ID).extend({
+      status: statusFilter,
+      flowId: z.string().regex(idPattern('flw'), 'not a flow id').optional().openapi({ param: { in: 'query' } }),
+    }),
   },
   responses: { 200: jsonContent(pageOf(RunSchema), 'A page of runs'), ...standardErrors },
 });
@@ -134,6 +156,18 @@ const cancel = createRoute({
   responses: { 202: jsonContent(RunSchema, 'Cancellation accepted; the run as it is now'), ...standardErrors },
 });
 
+/** The executor holding a run, or NotFoundError for an id that names none. */
+function executorOf(env: Parameters<typeof runExecutor>[0], runId: string): ExecutorStub {
+  const executor = runExecutor(env, runId);
+  if (!executor) throw new NotFoundError('run');
+  return executor;
+}
+
+const orNotFound = <T>(value: T | null): T => {
+  if (value === null) throw new NotFoundError('run');
+  return value;
+};
+
 export const runRoutes = newRouter()
   .openapi(create, async (c) => {
     const scope = tenantScope(c.env, c.var.caller);
@@ -147,28 +181,29 @@ export const runRoutes = newRouter()
     const scope = tenantScope(c.env, c.var.caller);
     const { flowId } = c.req.valid('param');
     await requireFlow(scope, flowId);
-    const result = await listRuns(scope, flowId, c.req.valid('query'));
+    const result = await listRuns(scope, { ...c.req.valid('query'), flowId });
+    return c.json({ items: result.items.map(toRun), nextCursor: result.nextCursor }, 200);
+  })
+  .openapi(listAll, async (c) => {
+    const result = await listRuns(tenantScope(c.env, c.var.caller), c.req.valid('query'));
     return c.json({ items: result.items.map(toRun), nextCursor: result.nextCursor }, 200);
   })
   .openapi(get, async (c) => {
-    const scope = tenantScope(c.env, c.var.caller);
-    const row = await requireRun(scope, c.req.valid('param').runId);
-    const run: Run = (await runStub(c.env, row.id).getRun(scope.tenantId)) ?? { ...toRun(row), steps: [] };
-    return c.json(run, 200);
+    const { runId } = c.req.valid('param');
+    return c.json(orNotFound(await executorOf(c.env, runId).getRun(c.var.caller.tenantId, runId)), 200);
   })
   .openapi(logs, async (c) => {
-    const scope = tenantScope(c.env, c.var.caller);
-    const row = await requireRun(scope, c.req.valid('param').runId);
+    const { runId } = c.req.valid('param');
     const { after, limit } = c.req.valid('query');
-    const page = await runStub(c.env, row.id).events(scope.tenantId, after, limit);
-    const items = page?.items ?? [];
-    const nextAfter = items.length > 0 ? items[items.length - 1]!.seq : page && !page.final ? after : null;
+    const page = orNotFound(await executorOf(c.env, runId).events(c.var.caller.tenantId, runId, after, limit));
+    const items = page.items;
+    const nextAfter = items.length > 0 ? items[items.length - 1]!.seq : page.final ? null : after;
     return c.json({ items, nextAfter }, 200);
   })
   .openapi(cancel, async (c) => {
     const scope = tenantScope(c.env, c.var.caller);
-    const row = await requireRun(scope, c.req.valid('param').runId);
-    const run = (await runStub(c.env, row.id).cancelRun(scope.tenantId)) ?? toRun(row);
-    await auditInsert(scope, 'run.cancel', `runs/${row.id}`);
+    const { runId } = c.req.valid('param');
+    const run = orNotFound(await executorOf(c.env, runId).cancelRun(scope.tenantId, runId));
+    await auditInsert(scope, 'run.cancel', `runs/${runId}`);
     return c.json(run, 202);
   });

@@ -10,6 +10,7 @@ import { requireScope } from '../http/auth';
 import { notFound, validationFailed } from '../http/errors';
 import { jsonBody as readJsonBody } from '../http/json-body';
 import { newRouter } from '../http/router';
+import { flowChanged } from '../runs/executors';
 import { bearerSecurity, FlowIdParam, FlowNameParams, jsonBody, jsonContent, standardErrors } from '../http/schemas';
 
 const MAX_SECRET_BYTES = 64 * 1024;
@@ -95,6 +96,7 @@ export const secretRoutes = newRouter()
     }
     const sealed = await sealForFlow(c.env, scope, flowId, name, value);
     const info = await putSecret(scope, flowId, { name, sealed, allowedHosts: [...new Set(allowedHosts)] }, slot.exists);
+    await flowChanged(c.env, flowId);
     return slot.exists ? c.json(info, 200) : c.json(info, 201);
   })
   .openapi(list, async (c) => {
@@ -108,5 +110,6 @@ export const secretRoutes = newRouter()
     const { flowId, name } = c.req.valid('param');
     await requireFlow(scope, flowId);
     if (!(await deleteSecret(scope, flowId, name))) throw notFound('secret');
+    await flowChanged(c.env, flowId);
     return c.body(null, 204);
   });

@@ -8,6 +8,7 @@ import { requireScope } from '../http/auth';
 import { notFound, validationFailed } from '../http/errors';
 import { jsonBody as readJsonBody } from '../http/json-body';
 import { newRouter } from '../http/router';
+import { flowChanged } from '../runs/executors';
 import { bearerSecurity, FlowIdParam, FlowNameParams, jsonBody, jsonContent, standardErrors } from '../http/schemas';
 
 const VariableInputSchema = z.object({ value: z.string().max(64 * 1024) }).openapi('VariableInput');
@@ -62,6 +63,7 @@ export const variableRoutes = newRouter()
       throw validationFailed([{ path: 'name', message: `a flow has at most ${MAX_VARIABLES_PER_FLOW} variables` }]);
     }
     const variable = await putVariable(scope, flowId, name, c.req.valid('json').value, slot.exists);
+    await flowChanged(c.env, flowId);
     return slot.exists ? c.json(variable, 200) : c.json(variable, 201);
   })
   .openapi(list, async (c) => {
@@ -75,5 +77,6 @@ export const variableRoutes = newRouter()
     const { flowId, name } = c.req.valid('param');
     await requireFlow(scope, flowId);
     if (!(await deleteVariable(scope, flowId, name))) throw notFound('variable');
+    await flowChanged(c.env, flowId);
     return c.body(null, 204);
   });

@@ -1,4 +1,4 @@
-import type { FlowDefinition, TriggerType } from '../flows/definition';
+import type { TriggerType } from '../flows/definition';
 
 export const RUN_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -49,16 +49,4 @@ export interface TriggerInput {
   payload: Record<string, unknown>;
   /** For at-least-once sources: a second start with the same key starts nothing. */
   dedupeKey?: string;
-}
-
-/** Everything a run object needs to execute, pinned when the run is triggered. */
-export interface RunInit {
-  runId: string;
-  tenantId: string;
-  flowId: string;
-  flowVersion: number;
-  definition: FlowDefinition;
-  triggerType: TriggerType;
-  payload: Record<string, unknown>;
-  createdAt: string;
 }

@@ -7,9 +7,10 @@
  * later), and a flow is never started by an object one of its own runs wrote.
  *
  * At-least-once delivery becomes exactly one run per (flow, object event):
- * each run is created with a dedupe key in the same D1 batch. A malformed
- * message is logged and acknowledged; a transient failure retries only the
- * message that failed.
+ * each run is started with a dedupe key, which the flow's executor checks and
+ * records in the same write that creates the run. A malformed message is
+ * logged and acknowledged, and so is a flow deleted meanwhile (nothing to
+ * start, ever); a transient failure retries only the message that failed.
  */
 import { and, eq, inArray } from 'drizzle-orm';
 import { toBase64 } from '../crypto/encoding';
@@ -19,9 +20,10 @@ import { flows } from '../db/schema';
 import { tenantScope } from '../db/scope';
 import type { Env } from '../env';
 import type { Trigger } from '../flows/definition';
-import { TENANT_ID } from '../http/auth';
+import { TENANT_ID } from '../lib/tenant';
 import { WRITTEN_BY_FLOW } from '../blocks/r2-object';
 import { takeTokens, tenantRunLimit } from '../limits/enforce';
+import { NotFoundError } from '../lib/errors';
 import { startRun } from '../runs/start';
 import { OBJECT_CREATE_ACTIONS, R2EventSchema, type R2Event } from './r2-event';
 
@@ -122,16 +124,20 @@ async function startUploadRun(env: Env, flow: FlowRow, upload: Upload): Promise<
   const { event } = upload;
   const identity = [flow.id, event.bucket, event.object.key, event.object.eTag ?? '', event.eventTime].join('\n');
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(identity)));
-  await startRun(env, tenantScope(env, { tenantId: flow.tenantId, sub: 'r2-upload' }), flow.id, {
-    type: 'r2_upload',
-    payload: {
-      bucket: event.bucket,
-      key: upload.key,
-      size: event.object.size ?? null,
-      eTag: event.object.eTag ?? null,
-      action: event.action,
-      eventTime: event.eventTime,
-    },
-    dedupeKey: `r2:${toBase64(digest)}`,
-  });
+  try {
+    await startRun(env, tenantScope(env, { tenantId: flow.tenantId, sub: 'r2-upload' }), flow.id, {
+      type: 'r2_upload',
+      payload: {
+        bucket: event.bucket,
+        key: upload.key,
+        size: event.object.size ?? null,
+        eTag: event.object.eTag ?? null,
+        action: event.action,
+        eventTime: event.eventTime,
+      },
+      dedupeKey: `r2:${toBase64(digest)}`,
+    });
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err; // deleted since it was read: not transient, nothing to retry
+  }
 }

@@ -10,6 +10,7 @@ import { flows } from '../db/schema';
 import { tenantScope } from '../db/scope';
 import type { Env } from '../env';
 import type { Trigger } from '../flows/definition';
+import { NotFoundError } from '../lib/errors';
 import { startRun } from '../runs/start';
 import { parseCron } from './cron';
 
@@ -43,14 +44,20 @@ function isDue(flow: FlowRow, minute: Date): boolean {
   }
 }
 
+/** Starts one flow's run of this minute; false when it had started already, or the flow is gone. */
 async function startOne(env: Env, flow: FlowRow, minute: Date): Promise<boolean> {
   const cron = (flow.trigger as Extract<Trigger, { type: 'schedule' }>).cron;
-  const run = await startRun(env, tenantScope(env, { tenantId: flow.tenantId, sub: 'schedule' }), flow.id, {
-    type: 'schedule',
-    payload: { cron, scheduledTime: minute.toISOString() },
-    dedupeKey: `cron:${flow.id}:${minute.toISOString()}`,
-  });
-  return run !== null;
+  try {
+    const run = await startRun(env, tenantScope(env, { tenantId: flow.tenantId, sub: 'schedule' }), flow.id, {
+      type: 'schedule',
+      payload: { cron, scheduledTime: minute.toISOString() },
+      dedupeKey: `cron:${flow.id}:${minute.toISOString()}`,
+    });
+    return run !== null;
+  } catch (err) {
+    if (err instanceof NotFoundError) return false; // deleted since it was read
+    throw err;
+  }
 }
 
 /** Every enabled schedule flow of every tenant, a page at a time. */

@@ -61,8 +61,9 @@ describe('killing wrangler dev mid-run', () => {
         );
         expect(beforeLogs).toHaveLength(1);
       }
-      const index = await api(restarted, 'GET', `/v1/flows/${slow.body.id}/runs`);
-      expect(index.body.items.map((r: { status: string }) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+      // The index catches up within a second (checked to the millisecond in test/executors.test.ts); a busy machine gets two.
+      const statuses = async () => (await api(restarted, 'GET', `/v1/flows/${slow.body.id}/runs`)).body.items.map((r: { status: string }) => r.status);
+      expect(await until(statuses, (s) => s.join() === 'succeeded,succeeded,succeeded', 2000)).toHaveLength(3);
     } finally {
       await restarted.stop();
     }

@@ -1,4 +1,7 @@
+import { env } from 'cloudflare:test';
 import { inject } from 'vitest';
+import { executorName, executorStub, shardCount } from '../../src/runs/executors';
+import { executorOfRun } from '../../src/runs/run-ids';
 import type { RecordedRequest } from './recorded';
 import { call, callJson, createFlow } from './api';
 
@@ -55,4 +58,29 @@ export async function until<T>(read: () => Promise<T>, predicate: (value: T) => 
     if (Date.now() > deadline) throw new Error(`condition not reached in ${timeoutMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** The Durable Object stub of the executor a run id names (for runInDurableObject and runDurableObjectAlarm). */
+export function executorObject(runId: string) {
+  const named = executorOfRun(runId);
+  if (!named) throw new Error(`not a run id: ${runId}`);
+  return env.EXECUTORS.get(env.EXECUTORS.idFromName(executorName(named.flowId, named.shard)));
+}
+
+/** Shard 0 of a flow's executors, which hosts the flow's live viewers. */
+export const flowViewerHost = (flowId: string) => env.EXECUTORS.get(env.EXECUTORS.idFromName(executorName(flowId, 0)));
+
+/**
+ * Makes every executor of the flow write its pending run index changes now.
+ * The index catches up within a second by itself (its own test checks that);
+ * tests that count runs in a list call this first, so the count is exact.
+ */
+export async function indexCaughtUp(flowId: string): Promise<void> {
+  await Promise.all(Array.from({ length: shardCount(env) }, (_, shard) => executorStub(env, flowId, shard).writeIndexNow()));
+}
+
+/** `GET /v1/flows/:flowId/runs` once the index has caught up. */
+export async function listedRuns(tok: string, flowId: string, query = ''): Promise<any[]> {
+  await indexCaughtUp(flowId);
+  return (await callJson('GET', `/v1/flows/${flowId}/runs${query}`, { token: tok })).body.items;
 }

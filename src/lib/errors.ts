@@ -1,0 +1,13 @@
+/**
+ * Errors of the domain, thrown by the data layer and the run engine and
+ * turned into the contract's responses at the edge (`src/http/errors.ts`),
+ * so that nothing below the routes knows about HTTP.
+ */
+
+/** No such resource in the caller's tenant (another tenant's resource is the same: not found). */
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+  constructor(readonly resource: string) {
+    super(`${resource} not found`);
+  }
+}

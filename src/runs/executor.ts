@@ -1,0 +1,695 @@
+/**
+ * A flow executor: a long-lived Durable Object that runs the runs of one
+ * flow (one of its `EXECUTOR_SHARDS` shards). It is a thin shell around the
+ * pure step machine (`step-machine.ts`) and its own storage
+ * (`executor-store.ts`):
+ *
+ * - it keeps the flow's configuration warm (`flow-config.ts`), so a run of a
+ *   warm flow starts with no D1 round trip;
+ * - it persists every transition of a run in one synchronous write, then
+ *   publishes the transition's events to the run's and the flow's viewers;
+ * - it multiplexes one alarm over every run's wake time (a delay's end, the
+ *   watchdog of a running run, retention), and on a fresh instance picks up
+ *   every run its predecessor left unfinished: an interrupted step runs
+ *   again as its next attempt, finished steps never do;
+ * - it reports run status changes to the D1 run index in batches, through
+ *   an outbox in its storage, so a finished run shows in every list within
+ *   a second and D1 sees a fraction of a round trip per run;
+ * - shard 0 hosts the flow's live viewers; other shards forward their
+ *   events to it while it has any.
+ *
+ * One flow per executor: two flows' secrets never share an object. Secrets
+ * are opened in memory only, never stored.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { BLOCKS } from '../blocks/registry';
+import { StepError, type BlockSpec, type StepContext } from '../blocks/types';
+import type { OpenedSecrets } from '../crypto/vault';
+import { writeRunIndex } from '../db/runs';
+import type { Env } from '../env';
+import type { FlowDefinition } from '../flows/definition';
+import { referencedSecrets, render, type TemplateContext } from '../flows/templates';
+import { ViewerForwarder } from '../live/viewer-forwarder';
+import { ackOf, MAX_UNACKED, sendFrames, type ViewerState } from '../live/viewers';
+import { newId } from '../lib/ids';
+import { ExecutorStore, type RunInit, type StoredRun } from './executor-store';
+import { executorStub, shardCount } from './executors';
+import { FlowConfigCache, loadFlowConfig, type FlowConfig } from './flow-config';
+import { retentionMs } from './retention';
+import { executorOfRun } from './run-ids';
+import * as machine from './step-machine';
+import { isFinal, type LogLevel, type Run, type TriggerInput } from './types';
+
+/** How long a running run may go without the executor looking at it. */
+const WATCHDOG_MS = 10_000;
+/** A step starts at most this often; more starts mean it keeps killing its object. */
+const MAX_STEP_EXECUTIONS = 3;
+/** How long index changes collect before they go to D1 together (a finished run shows in lists within 1 s). */
+const INDEX_FLUSH_MS = 200;
+/** Runs per D1 batch (two statements each at most). */
+const INDEX_BATCH_RUNS = 50;
+/** When a failed index write is tried again. */
+const INDEX_RETRY_MS = 5_000;
+/** The longest a cached flow configuration is trusted without an invalidation. */
+const CONFIG_MAX_AGE_MS = 5 * 60_000;
+const DEDUPE_RETENTION_MS = 7 * 86_400_000;
+const MAX_MESSAGE_CHARS = 16 * 1024;
+const MAX_ERROR_CHARS = 4 * 1024;
+
+/** Set by the Worker on a viewer's request once it has authorised it. */
+export const TENANT_HEADER = 'x-powerflows-tenant';
+const FLOW_VIEWERS = 'flow';
+const runViewers = (runId: string) => `run:${runId}`;
+
+export interface StartRequest {
+  runId: string;
+  tenantId: string;
+  /** Who triggered the run, for the audit log. */
+  actor: string;
+  trigger: TriggerInput;
+  waitMs: number;
+}
+
+export type StartResult =
+  | { outcome: 'started'; run: Run }
+  | { outcome: 'duplicate'; runId: string }
+  | { outcome: 'flow_not_found' };
+
+/** A run this instance is driving. */
+interface ActiveRun {
+  init: RunInit;
+  run: machine.RunSnapshot;
+  definition: FlowDefinition;
+  variables: Record<string, string>;
+  /** The configuration it was started with (its secrets as they were then); unset after a restart. */
+  config: FlowConfig | undefined;
+  secrets: Promise<OpenedSecrets> | undefined;
+  looping: boolean;
+  abort: AbortController;
+  waiters: Set<() => void>;
+}
+
+/** A live viewer of one run, as attached to its hibernating WebSocket. */
+interface RunViewer {
+  runId: string;
+  lastSeq: number;
+}
+
+export class FlowExecutor extends DurableObject<Env> {
+  private readonly store: ExecutorStore;
+  private readonly config: FlowConfigCache;
+  private readonly machine: machine.MachineConfig;
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly snapshots = new Map<number, unknown>();
+  /** When the alarm is set for (null: none; undefined: not read yet). */
+  private armedAt: number | null | undefined;
+  private indexTimer: ReturnType<typeof setTimeout> | undefined;
+  private flushing: Promise<void> | undefined;
+  /** Flow-viewer flow control (shard 0); counters start again after hibernation. */
+  private readonly flowViewers = new Map<WebSocket, ViewerState>();
+  private forwarder: ViewerForwarder | undefined;
+  /** Shards other than 0: whether shard 0 has flow viewers to forward events to. */
+  private forwardToViewers = true;
+  private readonly counters = { runsStarted: 0, indexBatches: 0, indexedChanges: 0 };
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new ExecutorStore(ctx.storage);
+    this.config = new FlowConfigCache((tenantId) => loadFlowConfig(env, tenantId, this.flowId!), CONFIG_MAX_AGE_MS);
+    this.machine = { watchdogMs: WATCHDOG_MS, retentionMs: retentionMs(env), maxExecutions: MAX_STEP_EXECUTIONS };
+    void ctx.blockConcurrencyWhile(async () => {
+      this.armedAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  /** The flow and shard, learnt from the first run id this instance sees. */
+  private flowId: string | undefined;
+  private shard = 0;
+
+  private learn(runId: string): boolean {
+    const named = executorOfRun(runId);
+    if (!named) return false;
+    this.flowId ??= named.flowId;
+    this.shard = named.shard;
+    return named.flowId === this.flowId;
+  }
+
+  // ---- RPC -------------------------------------------------------------------
+
+  /**
+   * Starts a run of the flow's current version: the run, its first
+   * transition, its dedupe key and its index entry in one write. With
+   * `waitMs`, answers once it has ended or that time has passed.
+   */
+  async start(request: StartRequest): Promise<StartResult> {
+    if (!this.learn(request.runId)) return { outcome: 'flow_not_found' };
+    const now = Date.now();
+    const config = await this.config.get(request.tenantId, now);
+    if (!config) return { outcome: 'flow_not_found' };
+    const { trigger } = request;
+    const duplicate = trigger.dedupeKey === undefined ? null : this.store.dedupedRun(trigger.dedupeKey);
+    if (duplicate) return { outcome: 'duplicate', runId: duplicate };
+
+    const refs = this.refsOf(config);
+    const init: RunInit = {
+      runId: request.runId,
+      tenantId: config.tenantId,
+      flowVersion: config.version,
+      definitionRef: refs.definition,
+      variablesRef: refs.variables,
+      triggerType: trigger.type,
+      payload: trigger.payload,
+      actor: request.actor,
+      createdAt: new Date(now).toISOString(),
+    };
+    const queued: machine.RunSnapshot = {
+      runId: init.runId,
+      blocks: config.definition.blocks,
+      state: machine.newRunState(config.definition.blocks, now),
+      steps: new Map(),
+    };
+    const active: ActiveRun = {
+      init,
+      run: queued,
+      definition: config.definition,
+      variables: config.variables,
+      config,
+      secrets: undefined,
+      looping: false,
+      abort: new AbortController(),
+      waiters: new Set(),
+    };
+    const begun = machine.begin(queued, this.machine, now);
+    const frames = this.store.transaction(() => {
+      this.store.insertRun(init, queued.state);
+      if (trigger.dedupeKey !== undefined) this.store.addDedupe(trigger.dedupeKey, init.runId, now);
+      this.store.markIndexDirty(init.runId, newId('aud'));
+      return this.store.saveTransition(init.runId, begun);
+    });
+    this.applied(active, begun, frames, true);
+    this.counters.runsStarted++;
+    this.active.set(init.runId, active);
+    void this.drive(active);
+    await this.untilEnd(active, request.waitMs);
+    return { outcome: 'started', run: this.view(active) };
+  }
+
+  /** The run with its steps, or null when this executor holds no run of that id in the tenant. */
+  async getRun(tenantId: string, runId: string): Promise<Run | null> {
+    const run = this.find(tenantId, runId);
+    return run ? this.view(run) : null;
+  }
+
+  async hasRun(tenantId: string, runId: string): Promise<boolean> {
+    return this.find(tenantId, runId) !== null;
+  }
+
+  /** Events after `after`, in `seq` order, and whether the run has ended (no more will come). */
+  async events(tenantId: string, runId: string, after: number, limit: number) {
+    const run = this.find(tenantId, runId);
+    if (!run) return null;
+    return { items: this.store.events(runId, after, limit), final: isFinal(run.run.state.status) };
+  }
+
+  /**
+   * Cancels a running or waiting run: a waiting one ends at once; a running
+   * step is interrupted (its request or backoff is aborted) and the run ends
+   * at that step boundary. A finished run is left as it is.
+   */
+  async cancelRun(tenantId: string, runId: string): Promise<Run | null> {
+    const run = this.find(tenantId, runId);
+    if (!run) return null;
+    const transition = machine.cancel(run.run, this.machine, Date.now());
+    if (transition) {
+      this.commit(run, transition);
+      run.abort.abort();
+    }
+    return this.view(run);
+  }
+
+  /** Makes sure a run that should be making progress is (the scheduled sweep's nudge). */
+  async resume(tenantId: string, runId: string): Promise<void> {
+    this.find(tenantId, runId);
+  }
+
+  /**
+   * The flow, its secrets or its variables changed: forget the cached
+   * configuration and key (runs already started keep what they pinned).
+   * Deleted: runs in flight lose their secrets too, so none is sent after its
+   * key was shredded (a step that needs one fails).
+   */
+  async invalidate(deleted = false): Promise<void> {
+    this.config.invalidate();
+    if (!deleted) return;
+    for (const run of this.active.values()) {
+      run.config = undefined;
+      run.secrets = undefined;
+    }
+  }
+
+  /** Shard 0: sends other shards' events (JSON frames) to the flow's viewers; answers how many got them. */
+  async publish(frames: string[]): Promise<number> {
+    return this.sendToFlowViewers(frames);
+  }
+
+  /** Shards other than 0: shard 0 has flow viewers again, so forward events to it. */
+  async flowViewersJoined(): Promise<void> {
+    this.forwardToViewers = true;
+  }
+
+  /** How many flow viewers are connected (for tests and operations). */
+  async viewerCount(): Promise<number> {
+    return this.ctx.getWebSockets(FLOW_VIEWERS).length;
+  }
+
+  /** Writes the run index changes still pending now, instead of within the next second (tests, operations). */
+  async writeIndexNow(): Promise<void> {
+    await this.flushing;
+    await this.flushIndex();
+  }
+
+  /** Counters since this instance started (for the benchmark: D1 batches per run). */
+  async stats(): Promise<{ runsStarted: number; indexBatches: number; indexedChanges: number }> {
+    return { ...this.counters };
+  }
+
+  override async alarm(): Promise<void> {
+    this.armedAt = null;
+    const now = Date.now();
+    for (const due of this.store.runsToLookAt(now)) {
+      if (isFinal(due.status)) continue;
+      // Reviving an orphaned run drives it; a run this instance drives only needs its watchdog pushed on.
+      const run = this.find(due.tenantId, due.id);
+      if (!run) continue;
+      if (!run.looping) void this.drive(run);
+      else if (due.wakeAt <= now) this.commit(run, machine.stillRunning(run.run, this.machine, now));
+    }
+    const config = await this.config.peek();
+    this.store.forgetExpired(now, config?.refs ? [config.refs.definition, config.refs.variables] : []);
+    this.store.purgeDedupe(now - DEDUPE_RETENTION_MS);
+    if (this.store.hasOutbox()) await this.flushIndex();
+    this.rearm(now);
+  }
+
+  // ---- driving runs -----------------------------------------------------------
+
+  /**
+   * The run as this instance drives it. A run it is not driving yet (after a
+   * restart, or a finished one) is read from storage, and a run that is not
+   * finished is picked up again: whoever touches an orphaned run revives it.
+   */
+  private find(tenantId: string, runId: string): ActiveRun | null {
+    const active = this.active.get(runId);
+    if (active) return active.init.tenantId === tenantId ? active : null;
+    if (!this.learn(runId)) return null;
+    const stored = this.store.run(runId, tenantId);
+    if (!stored) return null;
+    const run = this.revive(stored);
+    if (!isFinal(stored.state.status)) {
+      this.active.set(runId, run);
+      void this.drive(run);
+    }
+    return run;
+  }
+
+  private revive(stored: StoredRun): ActiveRun {
+    const definition = this.snapshot<FlowDefinition>(stored.init.definitionRef);
+    return {
+      init: stored.init,
+      run: { runId: stored.init.runId, blocks: definition.blocks, state: stored.state, steps: stored.steps },
+      definition,
+      variables: this.snapshot<Record<string, string>>(stored.init.variablesRef),
+      config: undefined,
+      secrets: undefined,
+      looping: false,
+      abort: new AbortController(),
+      waiters: new Set(),
+    };
+  }
+
+  /** Runs a run's next actions until it ends, waits, or is already being driven. */
+  private async drive(run: ActiveRun): Promise<void> {
+    if (run.looping) return;
+    run.looping = true;
+    try {
+      for (;;) {
+        const now = Date.now();
+        const action = machine.nextAction(run.run, now);
+        if (action.type === 'none') return;
+        if (action.type === 'sleep') return this.ensureAlarm(action.until);
+        if (action.type === 'begin') this.commit(run, machine.begin(run.run, this.machine, now));
+        else if (action.type === 'wake') this.commit(run, machine.wake(run.run, this.machine, now));
+        else if (action.type === 'finish') this.commit(run, machine.finish(run.run, this.machine, now, action.status));
+        else await this.runStep(run);
+      }
+    } catch (err) {
+      console.error('run loop stopped', run.init.runId, errorMessage(err)); // the watchdog picks it up
+    } finally {
+      run.looping = false;
+    }
+  }
+
+  private async runStep(run: ActiveRun): Promise<void> {
+    this.commit(run, machine.startStep(run.run, this.machine, Date.now()));
+    if (run.run.state.status !== 'running') return; // gave up on a step that kept killing its object
+    const blockId = run.run.state.cursor!;
+    const block = run.definition.blocks.find((b) => b.id === blockId)!;
+    const spec: BlockSpec = BLOCKS[block.type];
+
+    let secrets: OpenedSecrets;
+    try {
+      secrets = await this.secretsOf(run);
+    } catch (err) {
+      return this.settle(run, { kind: 'failed', error: `cannot open the flow's secrets: ${errorMessage(err)}`, output: null });
+    }
+    let outcome: machine.StepOutcome;
+    try {
+      const used = new Set<string>();
+      const params = render(block.params, this.templateContext(run, secrets), used);
+      const result = await spec.run(params as never, this.stepContext(run, secrets, used));
+      const output = secrets.masker.maskValue(result.output ?? null);
+      if (result.failed !== undefined) outcome = { kind: 'failed', error: result.failed, output };
+      else if (result.sleepUntil !== undefined) outcome = { kind: 'sleeping', output, until: result.sleepUntil };
+      else outcome = { kind: 'succeeded', output, branch: spec.edge?.(output) };
+    } catch (err) {
+      outcome = { kind: 'failed', error: errorMessage(err), output: secrets.masker.maskValue(err instanceof StepError ? err.output : null) };
+    }
+    if (outcome.kind === 'failed') outcome.error = truncate(secrets.masker.mask(outcome.error), MAX_ERROR_CHARS);
+    this.settle(run, outcome);
+  }
+
+  private settle(run: ActiveRun, outcome: machine.StepOutcome): void {
+    this.commit(run, machine.settleStep(run.run, this.machine, Date.now(), outcome));
+  }
+
+  /**
+   * Persists a transition in one write, then publishes its events, reports a
+   * status change to the index, and releases whoever waits for the end.
+   */
+  private commit(run: ActiveRun, transition: machine.Transition): void {
+    const runId = run.init.runId;
+    const statusChanged = transition.state.status !== run.run.state.status;
+    const frames = this.store.transaction(() => {
+      const written = this.store.saveTransition(runId, transition);
+      if (statusChanged) this.store.markIndexDirty(runId);
+      return written;
+    });
+    this.applied(run, transition, frames, statusChanged);
+  }
+
+  /** After a transition is stored: the in-memory run follows, viewers and the index hear of it, waiters are released. */
+  private applied(run: ActiveRun, transition: machine.Transition, frames: string[], statusChanged: boolean): void {
+    const runId = run.init.runId;
+    run.run = machine.applyTransition(run.run, transition);
+    const final = isFinal(transition.state.status);
+    this.publishEvents(runId, frames, transition.state.lastSeq, final);
+    if (statusChanged) this.scheduleIndexFlush();
+    if (final) {
+      this.active.delete(runId);
+      for (const release of [...run.waiters]) release();
+    } else {
+      this.ensureAlarm(transition.state.wakeAt);
+    }
+  }
+
+  private untilEnd(run: ActiveRun, timeoutMs: number): Promise<void> {
+    if (timeoutMs <= 0 || isFinal(run.run.state.status)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        run.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      run.waiters.add(done);
+    });
+  }
+
+  // ---- what a step sees ------------------------------------------------------
+
+  /** The secrets the run's definition references: from the configuration it started with, or the current one after a restart. */
+  private secretsOf(run: ActiveRun): Promise<OpenedSecrets> {
+    run.secrets ??= (async () => {
+      const config = run.config ?? (await this.config.get(run.init.tenantId, Date.now()));
+      if (!config) throw new Error('the flow no longer exists');
+      return config.keyring.open(referencedSecrets(run.definition.blocks.map((b) => b.params)));
+    })();
+    run.secrets.catch(() => (run.secrets = undefined)); // the next step tries again
+    return run.secrets;
+  }
+
+  private templateContext(run: ActiveRun, secrets: OpenedSecrets): TemplateContext {
+    const steps: Record<string, unknown> = {};
+    for (const [id, step] of run.run.steps) if (step.status === 'succeeded') steps[id] = step.output;
+    return {
+      trigger: run.init.payload,
+      steps,
+      variables: run.variables,
+      secrets: secrets.values,
+      run: { id: run.init.runId },
+      flow: { id: this.flowId!, name: run.definition.name },
+    };
+  }
+
+  private stepContext(run: ActiveRun, secrets: OpenedSecrets, used: ReadonlySet<string>): StepContext {
+    if (run.abort.signal.aborted) run.abort = new AbortController();
+    return {
+      env: this.env,
+      tenantId: run.init.tenantId,
+      runId: run.init.runId,
+      flowId: this.flowId!,
+      signal: run.abort.signal,
+      allowPrivateNetwork: this.env.ALLOW_PRIVATE_EGRESS === 'true',
+      secrets: { used, allowedHosts: secrets.allowedHosts, masker: secrets.masker },
+      log: (level: LogLevel, message: string) => {
+        const masked = truncate(secrets.masker.mask(message), MAX_MESSAGE_CHARS);
+        this.commit(run, machine.logLine(run.run, Date.now(), level, masked));
+      },
+      retrying: (attempt: number, reason: string, delayMs: number) => {
+        const message = secrets.masker.mask(`${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt})`);
+        this.commit(run, machine.retryStep(run.run, Date.now(), attempt, message));
+      },
+    };
+  }
+
+  // ---- storage helpers ---------------------------------------------------------
+
+  /** Stores the configuration's definition and variables once, for the runs that pin them. */
+  private refsOf(config: FlowConfig): { definition: number; variables: number } {
+    config.refs ??= this.store.transaction(() => ({
+      definition: this.store.addSnapshot(config.definition),
+      variables: this.store.addSnapshot(config.variables),
+    }));
+    this.snapshots.set(config.refs.definition, config.definition);
+    this.snapshots.set(config.refs.variables, config.variables);
+    return config.refs;
+  }
+
+  private snapshot<T>(id: number): T {
+    let value = this.snapshots.get(id);
+    if (value === undefined) {
+      if (this.snapshots.size > 64) this.snapshots.clear();
+      value = this.store.snapshot(id);
+      this.snapshots.set(id, value);
+    }
+    return value as T;
+  }
+
+  private view(run: ActiveRun): Run {
+    const { init } = run;
+    const { state, steps } = run.run;
+    return {
+      id: init.runId,
+      flowId: this.flowId!,
+      flowVersion: init.flowVersion,
+      status: state.status,
+      trigger: { ...init.payload, type: init.triggerType },
+      createdAt: init.createdAt,
+      startedAt: state.startedAt,
+      finishedAt: state.finishedAt,
+      error: state.error,
+      steps: run.definition.blocks.map((block) => {
+        const step = steps.get(block.id) ?? machine.PENDING_STEP;
+        return {
+          blockId: block.id,
+          type: block.type,
+          status: step.status,
+          attempts: step.attempts,
+          startedAt: step.startedAt,
+          finishedAt: step.finishedAt,
+          output: step.output,
+          error: step.error,
+        };
+      }),
+    };
+  }
+
+  // ---- the alarm ---------------------------------------------------------------
+
+  /** Makes sure the alarm rings no later than `at`. */
+  private ensureAlarm(at: number): void {
+    if (typeof this.armedAt === 'number' && this.armedAt <= at) return;
+    this.armedAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+
+  /** One alarm for everything: the earliest run wake time, dedupe expiry, an index write still owed. */
+  private rearm(now: number): void {
+    const times = [
+      this.store.earliestWake(),
+      this.store.oldestDedupe() === null ? null : this.store.oldestDedupe()! + DEDUPE_RETENTION_MS,
+      this.store.hasOutbox() ? now + INDEX_RETRY_MS : null,
+    ].filter((t): t is number => t !== null);
+    if (times.length === 0) {
+      this.armedAt = null;
+      void this.ctx.storage.deleteAlarm();
+    } else {
+      this.armedAt = undefined;
+      this.ensureAlarm(Math.max(now + 1, Math.min(...times)));
+    }
+  }
+
+  // ---- the run index -----------------------------------------------------------
+
+  private scheduleIndexFlush(): void {
+    this.indexTimer ??= setTimeout(() => {
+      this.indexTimer = undefined;
+      void this.flushIndex();
+    }, INDEX_FLUSH_MS);
+  }
+
+  /** Writes the outbox to the D1 run index; one write at a time. */
+  private flushIndex(): Promise<void> {
+    // `finally` on the promise, not inside the function: it must run after `flushing` is set.
+    this.flushing ??= this.writeOutbox().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async writeOutbox(): Promise<void> {
+    try {
+      for (let entries = this.store.outbox(INDEX_BATCH_RUNS); entries.length > 0; entries = this.store.outbox(INDEX_BATCH_RUNS)) {
+        await writeRunIndex(this.env, entries);
+        this.counters.indexBatches++;
+        this.counters.indexedChanges += entries.length;
+        this.store.indexed(entries);
+        if (entries.length < INDEX_BATCH_RUNS) break; // the rest waits for the next batch window
+      }
+    } catch (err) {
+      console.error('run index write failed; retrying', errorMessage(err));
+      this.ensureAlarm(Date.now() + INDEX_RETRY_MS);
+    }
+  }
+
+  // ---- live viewers ------------------------------------------------------------
+
+  /** Sends a transition's events to the run's viewers and the flow's (here, or through shard 0). Never waits on a viewer. */
+  private publishEvents(runId: string, frames: string[], lastSeq: number, final: boolean): void {
+    if (frames.length === 0) return;
+    for (const ws of this.ctx.getWebSockets(runViewers(runId))) {
+      const viewer = ws.deserializeAttachment() as RunViewer;
+      const unseen = frames.slice(Math.max(0, frames.length - (lastSeq - viewer.lastSeq)));
+      try {
+        for (const frame of unseen) ws.send(frame);
+        ws.serializeAttachment({ ...viewer, lastSeq } satisfies RunViewer);
+        if (final) ws.close(1000, 'run finished');
+      } catch {
+        // a closed socket: its close handler cleans up
+      }
+    }
+    if (this.shard === 0) this.sendToFlowViewers(frames);
+    else if (this.forwardToViewers) this.viewerForwarder().push(frames, final);
+  }
+
+  private sendToFlowViewers(frames: string[]): number {
+    const maxUnacked = Number(this.env.LIVE_MAX_UNACKED) || MAX_UNACKED;
+    let delivered = 0;
+    for (const ws of this.ctx.getWebSockets(FLOW_VIEWERS)) {
+      if (sendFrames(ws, this.flowViewerState(ws), frames, maxUnacked)) delivered++;
+      else this.flowViewers.delete(ws);
+    }
+    return delivered;
+  }
+
+  private viewerForwarder(): ViewerForwarder {
+    // One stub for the instance's life: calls through one stub arrive in order.
+    const host = executorStub(this.env, this.flowId!, 0);
+    this.forwarder ??= new ViewerForwarder(async (frames) => {
+      const delivered = await host.publish(frames);
+      if (delivered === 0) this.forwardToViewers = false; // until shard 0 says a viewer joined
+    });
+    return this.forwarder;
+  }
+
+  private flowViewerState(ws: WebSocket): ViewerState {
+    let state = this.flowViewers.get(ws);
+    if (!state) {
+      state = { sent: 0, acked: 0 };
+      this.flowViewers.set(ws, state);
+    }
+    return state;
+  }
+
+  /**
+   * A viewer's WebSocket, already authorised by the Worker (which passes the
+   * tenant). `?runId=…&after=…`: the run's stored events after `after`, then
+   * live ones; the replay is synchronous, so nothing slips in between.
+   * Without `runId` (shard 0): every event of the flow from now on.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket', { status: 426 });
+    const tenantId = request.headers.get(TENANT_HEADER) ?? '';
+    const params = new URL(request.url).searchParams;
+    const runId = params.get('runId');
+    const { 0: client, 1: server } = new WebSocketPair();
+    if (runId === null) {
+      this.ctx.acceptWebSocket(server, [FLOW_VIEWERS]);
+      this.flowViewers.set(server, { sent: 0, acked: 0 });
+      await this.announceFlowViewers(params.get('flowId') ?? '');
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    const run = this.find(tenantId, runId);
+    if (!run) return new Response('no such run', { status: 404 });
+    this.ctx.acceptWebSocket(server, [runViewers(runId)]);
+    let lastSeq = Math.max(0, Number(params.get('after')) || 0);
+    for (let page = this.store.eventTexts(runId, lastSeq, 500); page.length > 0; page = this.store.eventTexts(runId, lastSeq, 500)) {
+      for (const frame of page) server.send(frame);
+      lastSeq += page.length;
+    }
+    server.serializeAttachment({ runId, lastSeq } satisfies RunViewer);
+    if (isFinal(run.run.state.status)) server.close(1000, 'run finished');
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Tells the other shards that this flow has a viewer, so they forward their events here. */
+  private async announceFlowViewers(flowId: string): Promise<void> {
+    const shards = shardCount(this.env);
+    await Promise.all(Array.from({ length: shards - 1 }, (_, i) => executorStub(this.env, flowId, i + 1).flowViewersJoined()));
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const acked = ackOf(message);
+    if (acked === null || !this.ctx.getTags(ws).includes(FLOW_VIEWERS)) return;
+    const state = this.flowViewerState(ws);
+    // A viewer cannot acknowledge more than it was sent: an inflated ack must not switch the limit off.
+    state.acked = Math.min(state.sent, Math.max(state.acked, acked));
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    this.flowViewers.delete(ws);
+    try {
+      ws.close(code === 1005 ? 1000 : code, 'bye');
+    } catch {
+      // already closed
+    }
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.flowViewers.delete(ws);
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+const truncate = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}…` : text);

@@ -1,0 +1,84 @@
+/**
+ * How the Worker reaches flow executors: each flow has `EXECUTOR_SHARDS`
+ * executors (Durable Objects named `<flowId>#<shard>`), and a run lives in the
+ * one its id names.
+ */
+import type { Env } from '../env';
+import { idPattern } from '../lib/ids';
+import type { FlowExecutor } from './executor';
+import { executorOfRun, MAX_SHARDS } from './run-ids';
+
+const FLOW_ID = idPattern('flw');
+const DEFAULT_SHARDS = 1;
+
+/**
+ * An executor as the Worker calls it: its RPC methods, with the types they
+ * are written with (the generated stub type cannot express values typed
+ * `unknown`, such as step outputs), and `fetch` for WebSockets.
+ */
+export type ExecutorStub = Pick<
+  FlowExecutor,
+  | 'start'
+  | 'getRun'
+  | 'hasRun'
+  | 'events'
+  | 'cancelRun'
+  | 'resume'
+  | 'invalidate'
+  | 'publish'
+  | 'flowViewersJoined'
+  | 'viewerCount'
+  | 'writeIndexNow'
+  | 'stats'
+> &
+  Pick<DurableObjectStub, 'fetch'>;
+
+/** Executors per flow: `EXECUTOR_SHARDS` (1–32, default 1). */
+export function shardCount(env: Pick<Env, 'EXECUTOR_SHARDS'>): number {
+  const shards = Number(env.EXECUTOR_SHARDS ?? DEFAULT_SHARDS);
+  return Number.isInteger(shards) && shards >= 1 && shards <= MAX_SHARDS ? shards : DEFAULT_SHARDS;
+}
+
+export const isFlowId = (flowId: string): boolean => FLOW_ID.test(flowId);
+
+/** The Durable Object name of a flow's executor shard. */
+export const executorName = (flowId: string, shard: number): string => `${flowId}#${shard}`;
+
+export function executorStub(env: Pick<Env, 'EXECUTORS'>, flowId: string, shard: number): ExecutorStub {
+  return env.EXECUTORS.get(env.EXECUTORS.idFromName(executorName(flowId, shard))) as unknown as ExecutorStub;
+}
+
+/** The executor holding a run, or null when the id is not a run id. */
+export function runExecutor(env: Pick<Env, 'EXECUTORS'>, runId: string): ExecutorStub | null {
+  const named = executorOfRun(runId);
+  return named ? executorStub(env, named.flowId, named.shard) : null;
+}
+
+/**
+ * The shard a run goes to: for a deduplicated trigger, always the same shard
+ * for the same key (the key is checked there); otherwise any.
+ */
+export function pickShard(env: Pick<Env, 'EXECUTOR_SHARDS'>, dedupeKey?: string): number {
+  const shards = shardCount(env);
+  if (shards === 1) return 0;
+  if (dedupeKey === undefined) return Math.floor(Math.random() * shards);
+  let hash = 0x811c9dc5; // FNV-1a
+  for (let i = 0; i < dedupeKey.length; i++) hash = Math.imul(hash ^ dedupeKey.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % shards;
+}
+
+/**
+ * Tells every executor of a flow that the flow, its secrets or its variables
+ * changed (or that it was deleted): they drop what they cached, keys
+ * included. Routes await it before answering, so a run triggered after the
+ * answer sees the change.
+ */
+export async function flowChanged(
+  env: Pick<Env, 'EXECUTORS' | 'EXECUTOR_SHARDS'>,
+  flowId: string,
+  change: 'changed' | 'deleted' = 'changed',
+): Promise<void> {
+  if (!isFlowId(flowId)) return;
+  const shards = Array.from({ length: shardCount(env) }, (_, shard) => executorStub(env, flowId, shard));
+  await Promise.all(shards.map((executor) => executor.invalidate(change === 'deleted')));
+}
