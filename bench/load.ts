@@ -9,15 +9,19 @@ export interface LoadResult {
   latencyMs: ReturnType<typeof summarize>;
 }
 
+/** How much load: `total` tasks, or as many as start within `durationMs`. */
+export interface LoadOptions {
+  concurrency: number;
+  total?: number;
+  durationMs?: number;
+}
+
 /**
  * Runs `task` from `concurrency` workers until `total` tasks have run (or
- * `durationMs` has passed, when given instead). A task resolves true when it
- * succeeded.
+ * `durationMs` has passed, when given instead). Each task gets its index
+ * (0, 1, 2, … in the order they start) and resolves true when it succeeded.
  */
-export async function load(
-  task: () => Promise<boolean>,
-  options: { concurrency: number; total?: number; durationMs?: number },
-): Promise<LoadResult> {
+export async function load(task: (index: number) => Promise<boolean>, options: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = [];
   let issued = 0;
   let errors = 0;
@@ -26,11 +30,11 @@ export async function load(
     options.total !== undefined ? issued < options.total : performance.now() - started < (options.durationMs ?? 0);
   const worker = async () => {
     while (more()) {
-      issued++;
+      const index = issued++;
       const t0 = performance.now();
       let ok = false;
       try {
-        ok = await task();
+        ok = await task(index);
       } catch {
         ok = false;
       }

@@ -32,15 +32,16 @@ async function inspector(): Promise<(method: string, params?: object) => Promise
     });
 }
 
-const service = await startService();
+// In /dev/shm with the per-request log line off, as the benchmark's in-memory table.
+const service = await startService({ state: 'shm', logLevel: 'warn' });
 try {
   const flowId = await seedFlow(service);
-  await seedThroughput(service, flowId, 10, 50);
+  await seedThroughput(service, flowId, { concurrency: 10, total: 50 });
   const send = await inspector();
   await send('Profiler.enable');
   await send('Profiler.setSamplingInterval', { interval: 200 });
   await send('Profiler.start');
-  const result = await seedThroughput(service, flowId, 50, 400);
+  const result = await seedThroughput(service, flowId, { concurrency: 50, total: 400 });
   const { profile } = (await send('Profiler.stop')) as { profile: { nodes: ProfileNode[]; samples: number[] } };
 
   const samplesPerNode = new Map<number, number>();

@@ -1,18 +1,26 @@
 /**
  * The service benchmarks of `npm run bench`, each measured against the same
- * running server: the /healthz baseline, seed-flow throughput, per-step
- * overhead, live-log latency and the upload trigger.
+ * running server: the /healthz baseline, seed-flow throughput, a new flow's
+ * first run, per-step overhead, live-log latency and the upload trigger.
  */
 import WebSocket from 'ws';
-import { load, type LoadResult } from './load';
+import { load, type LoadOptions, type LoadResult } from './load';
 import type { Service } from './service';
 import { summarize } from './stats';
 
 const SECRET = 'pm-bench-0f8e2c5d9a7b';
 
+/** `GET /healthz` (its body read, like every other request here) from `concurrency` clients for 3 s. */
 export async function baseline(service: Service, concurrency: number): Promise<LoadResult> {
   const url = `${service.server.url}/healthz`;
-  return load(async () => (await fetch(url)).ok, { concurrency, durationMs: 3000 });
+  return load(
+    async () => {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      return res.ok;
+    },
+    { concurrency, durationMs: 3000 },
+  );
 }
 
 async function createFlow(service: Service, body: Record<string, unknown>): Promise<string> {
@@ -21,39 +29,102 @@ async function createFlow(service: Service, body: Record<string, unknown>): Prom
   return res.body.id as string;
 }
 
-/** The seed flow: a log line and an http_request with a secret header to the fake Postmark. */
-export async function seedFlow(service: Service): Promise<string> {
+export interface SeedFlowOptions {
+  /** Path on the fake outside API the http_request posts to (a route of its own makes the calls countable). */
+  path?: string;
+  /** The log block's message. */
+  note?: string;
+  /** The JSON body the http_request sends. */
+  body?: Record<string, unknown>;
+}
+
+/**
+ * The seed flow: a log line and an http_request with a secret header to the
+ * fake Postmark, with its secret set. By default it logs and sends the
+ * trigger's `key`; the options change what it logs, sends and where.
+ */
+export async function seedFlow(service: Service, options: SeedFlowOptions = {}): Promise<string> {
+  const {
+    path = '/email',
+    note = 'New upload {{trigger.key}}',
+    body = { To: 'ops@example.com', Subject: 'New image {{trigger.key}}' },
+  } = options;
   const flowId = await createFlow(service, {
     blocks: [
-      { id: 'note', type: 'log', params: { message: 'New upload {{trigger.key}}' } },
+      { id: 'note', type: 'log', params: { message: note } },
       {
         id: 'email',
         type: 'http_request',
         params: {
           method: 'POST',
-          url: `${service.outside.url}/email`,
+          url: `${service.outside.url}${path}`,
           headers: { 'X-Postmark-Server-Token': '{{SECRETS.postmark_api_key}}' },
-          body: { To: 'ops@example.com', Subject: 'New image {{trigger.key}}' },
+          body,
         },
       },
     ],
   });
-  await service.call('PUT', `/v1/flows/${flowId}/secrets/postmark_api_key`, { value: SECRET });
+  const secret = await service.call('PUT', `/v1/flows/${flowId}/secrets/postmark_api_key`, { value: SECRET });
+  if (secret.status >= 300) throw new Error(`set secret: ${secret.status} ${JSON.stringify(secret.body)}`);
   return flowId;
 }
 
-/** Runs of the seed flow started and completed end to end (`?wait`), from `concurrency` clients. */
-export async function seedThroughput(service: Service, flowId: string, concurrency: number, total: number): Promise<LoadResult> {
-  const url = `${service.server.url}/v1/flows/${flowId}/runs?wait=30`;
-  const headers = { authorization: `Bearer ${service.server.token}`, 'content-type': 'application/json' };
-  const body = JSON.stringify({ input: { key: 'images/cat.jpg' } });
-  return load(
-    async () => {
-      const res = await fetch(url, { method: 'POST', headers, body });
-      return res.status === 200 && ((await res.json()) as { status: string }).status === 'succeeded';
-    },
-    { concurrency, total },
-  );
+/** `POST /v1/flows/:id/runs?wait=30` with `input`: the run as answered (200 when it finished within the wait). */
+export async function startRunAndWait(
+  service: Service,
+  flowId: string,
+  input: Record<string, unknown>,
+): Promise<{ status: number; run?: { id: string; status: string } }> {
+  const res = await fetch(`${service.server.url}/v1/flows/${flowId}/runs?wait=30`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${service.server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ input }),
+  });
+  if (res.status !== 200 && res.status !== 202) {
+    await res.arrayBuffer();
+    return { status: res.status };
+  }
+  return { status: res.status, run: (await res.json()) as { id: string; status: string } };
+}
+
+const SEED_INPUT = { key: 'images/cat.jpg' };
+
+/** Runs of the seed flow started and completed end to end (`?wait`), from `options.concurrency` clients. */
+export async function seedThroughput(service: Service, flowId: string, options: LoadOptions): Promise<LoadResult> {
+  return load(async () => (await startRunAndWait(service, flowId, SEED_INPUT)).run?.status === 'succeeded', options);
+}
+
+export interface ColdFirstRunResult {
+  flows: number;
+  /** Trigger → succeeded of each brand-new flow's very first run. */
+  firstRunMs: ReturnType<typeof summarize>;
+  /** The same for each flow's second run, right after its first (warm). */
+  secondRunMs: ReturnType<typeof summarize>;
+  /** Runs (first or second) that did not answer 200 `succeeded`. */
+  notSucceeded: number;
+}
+
+/**
+ * A new flow's first run: for each of `flows` brand-new seed flows (created
+ * with their secret), times its very first `?wait` run, whose executor is not
+ * warm yet, and then its second one.
+ */
+export async function coldFirstRuns(service: Service, flows: number): Promise<ColdFirstRunResult> {
+  const first: number[] = [];
+  const second: number[] = [];
+  let notSucceeded = 0;
+  const timedRun = async (flowId: string, into: number[]) => {
+    const started = performance.now();
+    const { run } = await startRunAndWait(service, flowId, SEED_INPUT);
+    if (run?.status === 'succeeded') into.push(performance.now() - started);
+    else notSucceeded++;
+  };
+  for (let i = 0; i < flows; i++) {
+    const flowId = await seedFlow(service);
+    await timedRun(flowId, first);
+    await timedRun(flowId, second);
+  }
+  return { flows, firstRunMs: summarize(first), secondRunMs: summarize(second), notSucceeded };
 }
 
 /** Median trigger → succeeded time (`?wait`, measured by the client) of a flow of `steps` log blocks. */
