@@ -3,7 +3,7 @@
  * flows never share one, that the run index catches up within a second, and
  * that their storage migrates itself.
  */
-import { env, runInDurableObject } from 'cloudflare:test';
+import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { executorOfRun } from '../src/runs/run-ids';
 import { call, callJson, createFlow, flowBody, token } from './helpers/api';

@@ -1,6 +1,6 @@
 import { desc, lt, sql } from 'drizzle-orm';
 import { newId } from '../lib/ids';
-import { nowIso, type Db } from './client';
+import { nowIso } from './client';
 import { auditEvents } from './schema';
 import { owned, type TenantScope } from './scope';
 import { page, type Page, type PageQuery } from './pagination';
@@ -38,18 +38,6 @@ export function auditInsert(scope: TenantScope, action: AuditAction, target: str
     action,
     target,
   });
-}
-
-/**
- * The audit entry of a run's trigger, written by the run's executor with the
- * run index (in a later batch than the trigger itself, so under an id and a
- * time chosen when the run started); a second write of it changes nothing.
- */
-export function auditRunTrigger(db: Db, entry: { id: string; tenantId: string; ts: string; actor: string; runId: string }) {
-  return db
-    .insert(auditEvents)
-    .values({ id: entry.id, tenantId: entry.tenantId, ts: entry.ts, actor: entry.actor, action: 'run.trigger', target: `runs/${entry.runId}` })
-    .onConflictDoNothing();
 }
 
 /**

@@ -33,8 +33,7 @@ const MIGRATIONS: readonly string[] = [
      finished_at TEXT,
      error TEXT,
      wake_at INTEGER NOT NULL,
-     cancel_requested INTEGER NOT NULL,
-     last_seq INTEGER NOT NULL
+     cancel_requested INTEGER NOT NULL
    );
    CREATE INDEX runs_wake ON runs (wake_at);
    CREATE INDEX runs_status ON runs (status);
@@ -81,6 +80,7 @@ export interface StoredRun {
 /** A run whose status the D1 index has not caught up with. */
 export interface OutboxEntry {
   init: RunInit;
+  /** The run's state as the index shows it (its event count is not read: 0). */
   state: RunState;
   rev: number;
   /** Set until the run's audit entry is written. */
@@ -104,7 +104,6 @@ interface RunRow extends Record<string, SqlStorageValue> {
   error: string | null;
   wake_at: number;
   cancel_requested: number;
-  last_seq: number;
 }
 
 interface StepRow extends Record<string, SqlStorageValue> {
@@ -164,8 +163,8 @@ export class ExecutorStore {
     this.writable();
     this.sql.exec(
       `INSERT INTO runs (id, tenant_id, flow_version, definition_ref, variables_ref, trigger_type, payload, actor, created_at,
-         status, cursor, started_at, finished_at, error, wake_at, cancel_requested, last_seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         status, cursor, started_at, finished_at, error, wake_at, cancel_requested)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       init.runId,
       init.tenantId,
       init.flowVersion,
@@ -179,15 +178,22 @@ export class ExecutorStore {
     );
   }
 
-  /** Persists a transition: the run's state, the steps it changed and its events. Returns the events as stored JSON. */
-  saveTransition(runId: string, transition: Transition): string[] {
+  /**
+   * Persists a transition: the run's state (when more than its event count
+   * changed since `previous`), the steps it changed and its events. Returns
+   * the events as stored JSON.
+   */
+  saveTransition(runId: string, transition: Transition, previous: RunState): string[] {
     const { state } = transition;
-    this.sql.exec(
-      `UPDATE runs SET status = ?, cursor = ?, started_at = ?, finished_at = ?, error = ?, wake_at = ?,
-         cancel_requested = ?, last_seq = ? WHERE id = ?`,
-      ...stateColumns(state),
-      runId,
-    );
+    const columns = stateColumns(state);
+    if (columns.some((value, i) => value !== stateColumns(previous)[i])) {
+      this.sql.exec(
+        `UPDATE runs SET status = ?, cursor = ?, started_at = ?, finished_at = ?, error = ?, wake_at = ?,
+           cancel_requested = ? WHERE id = ?`,
+        ...columns,
+        runId,
+      );
+    }
     for (const [blockId, step] of transition.steps) {
       this.sql.exec(
         'INSERT OR REPLACE INTO steps (run_id, block_id, status, attempts, executions, started_at, finished_at, output, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -216,7 +222,8 @@ export class ExecutorStore {
     if (!row || row.tenant_id !== tenantId) return null;
     const steps = new Map<string, StepState>();
     for (const step of this.sql.exec<StepRow>('SELECT * FROM steps WHERE run_id = ?', runId)) steps.set(step.block_id, toStep(step));
-    return { init: toInit(row), state: toState(row), steps };
+    const lastSeq = this.sql.exec<{ seq: number | null }>('SELECT max(seq) AS seq FROM events WHERE run_id = ?', runId).one().seq ?? 0;
+    return { init: toInit(row), state: toState(row, lastSeq), steps };
   }
 
   /** Ids of the runs that are due (wake time passed) or not final (a fresh instance must pick those up). */
@@ -342,17 +349,9 @@ export class ExecutorStore {
   }
 }
 
+/** The run's state as stored; `lastSeq` is not among it (it is the run's highest event seq). */
 function stateColumns(state: RunState): SqlStorageValue[] {
-  return [
-    state.status,
-    state.cursor,
-    state.startedAt,
-    state.finishedAt,
-    state.error,
-    state.wakeAt,
-    state.cancelRequested ? 1 : 0,
-    state.lastSeq,
-  ];
+  return [state.status, state.cursor, state.startedAt, state.finishedAt, state.error, state.wakeAt, state.cancelRequested ? 1 : 0];
 }
 
 function toInit(row: RunRow): RunInit {
@@ -369,7 +368,7 @@ function toInit(row: RunRow): RunInit {
   };
 }
 
-function toState(row: RunRow): RunState {
+function toState(row: RunRow, lastSeq = 0): RunState {
   return {
     status: row.status as RunStatus,
     cursor: row.cursor,
@@ -378,7 +377,7 @@ function toState(row: RunRow): RunState {
     error: row.error,
     wakeAt: row.wake_at,
     cancelRequested: row.cancel_requested === 1,
-    lastSeq: row.last_seq,
+    lastSeq,
   };
 }
 

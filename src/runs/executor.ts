@@ -181,10 +181,10 @@ export class FlowExecutor extends DurableObject<Env> {
     };
     const begun = machine.begin(queued, this.machine, now);
     const frames = this.store.transaction(() => {
-      this.store.insertRun(init, queued.state);
+      this.store.insertRun(init, begun.state);
       if (trigger.dedupeKey !== undefined) this.store.addDedupe(trigger.dedupeKey, init.runId, now);
       this.store.markIndexDirty(init.runId, newId('aud'));
-      return this.store.saveTransition(init.runId, begun);
+      return this.store.saveTransition(init.runId, begun, begun.state);
     });
     this.applied(active, begun, frames, true);
     this.counters.runsStarted++;
@@ -390,7 +390,7 @@ export class FlowExecutor extends DurableObject<Env> {
     const runId = run.init.runId;
     const statusChanged = transition.state.status !== run.run.state.status;
     const frames = this.store.transaction(() => {
-      const written = this.store.saveTransition(runId, transition);
+      const written = this.store.saveTransition(runId, transition, run.run.state);
       if (statusChanged) this.store.markIndexDirty(runId);
       return written;
     });

@@ -199,7 +199,6 @@ export function settleStep(run: RunSnapshot, config: MachineConfig, now: number,
       break;
     case 'succeeded':
       draft.succeedStep(blockId, outcome.output, outcome.branch);
-      draft.state.wakeAt = now + config.watchdogMs;
       break;
   }
   return draft.done();
