@@ -110,6 +110,12 @@ export class FlowExecutor extends DurableObject<Env> {
   private forwarder: ViewerForwarder | undefined;
   /** Shards other than 0: whether shard 0 has flow viewers to forward events to. */
   private forwardToViewers = true;
+  /**
+   * How many viewer sockets this object holds, counted again after any
+   * change (undefined): most commits have no viewer to tell, and asking the
+   * runtime for sockets on every commit costs more than the commit's writes.
+   */
+  private viewerSockets: number | undefined;
   private readonly counters = { runsStarted: 0, indexBatches: 0, indexedChanges: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -585,6 +591,9 @@ export class FlowExecutor extends DurableObject<Env> {
   /** Sends a transition's events to the run's viewers and the flow's (here, or through shard 0). Never waits on a viewer. */
   private publishEvents(runId: string, frames: string[], lastSeq: number, final: boolean): void {
     if (frames.length === 0) return;
+    if (this.shard !== 0 && this.forwardToViewers) this.viewerForwarder().push(frames, final);
+    this.viewerSockets ??= this.ctx.getWebSockets().length;
+    if (this.viewerSockets === 0) return;
     for (const ws of this.ctx.getWebSockets(runViewers(runId))) {
       const viewer = ws.deserializeAttachment() as RunViewer;
       const unseen = frames.slice(Math.max(0, frames.length - (lastSeq - viewer.lastSeq)));
@@ -597,7 +606,6 @@ export class FlowExecutor extends DurableObject<Env> {
       }
     }
     if (this.shard === 0) this.sendToFlowViewers(frames);
-    else if (this.forwardToViewers) this.viewerForwarder().push(frames, final);
   }
 
   private sendToFlowViewers(frames: string[]): number {
@@ -643,6 +651,7 @@ export class FlowExecutor extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     if (runId === null) {
       this.ctx.acceptWebSocket(server, [FLOW_VIEWERS]);
+      this.viewerSockets = undefined;
       this.flowViewers.set(server, { sent: 0, acked: 0 });
       await this.announceFlowViewers(params.get('flowId') ?? '');
       return new Response(null, { status: 101, webSocket: client });
@@ -650,6 +659,7 @@ export class FlowExecutor extends DurableObject<Env> {
     const run = this.find(tenantId, runId);
     if (!run) return new Response('no such run', { status: 404 });
     this.ctx.acceptWebSocket(server, [runViewers(runId)]);
+    this.viewerSockets = undefined;
     let lastSeq = Math.max(0, Number(params.get('after')) || 0);
     for (let page = this.store.eventTexts(runId, lastSeq, 500); page.length > 0; page = this.store.eventTexts(runId, lastSeq, 500)) {
       for (const frame of page) server.send(frame);
@@ -676,6 +686,7 @@ export class FlowExecutor extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     this.flowViewers.delete(ws);
+    this.viewerSockets = undefined;
     try {
       ws.close(code === 1005 ? 1000 : code, 'bye');
     } catch {
@@ -685,6 +696,7 @@ export class FlowExecutor extends DurableObject<Env> {
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     this.flowViewers.delete(ws);
+    this.viewerSockets = undefined;
   }
 }
 
