@@ -8,12 +8,15 @@ export const FORWARD_WINDOW_MS = 5;
  * Forwards an executor shard's events to the shard that hosts the flow's
  * viewers (shard 0), in batches, without a run ever waiting: events collect
  * for a few milliseconds (or until a run's final event) and go in one call
- * whose result nobody awaits. A failed call loses live frames, never run
- * state: the events are stored in the executor.
+ * that nobody awaits. One call is in flight at a time, and the next waits
+ * for it: separate calls are not delivered in the order they were made, and
+ * each run's events must reach its viewers in seq order. A failed call loses
+ * live frames, never run state: the events are stored in the executor.
  */
 export class ViewerForwarder {
   private pending: string[] = [];
-  private timer: number | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private sending = false;
 
   constructor(private readonly publish: PublishBatch) {}
 
@@ -26,9 +29,15 @@ export class ViewerForwarder {
   flush(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length === 0) return;
+    if (this.sending || this.pending.length === 0) return; // what is pending goes when the call in flight returns
     const batch = this.pending;
     this.pending = [];
-    this.publish(batch).catch((err) => console.error('forwarding to the flow viewers failed', err instanceof Error ? err.message : err));
+    this.sending = true;
+    this.publish(batch)
+      .catch((err) => console.error('forwarding to the flow viewers failed', err instanceof Error ? err.message : err))
+      .finally(() => {
+        this.sending = false;
+        this.flush();
+      });
   }
 }
