@@ -255,13 +255,24 @@ describe('webhooks', () => {
     expect(indexed.trigger).toEqual({ type: 'webhook', truncated: true, bytes: expect.any(Number) });
   });
 
-  it('unknown, disabled or no-longer-webhook flows are 404', async () => {
+  it('unknown, disabled or no-longer-webhook flows are 404, at once even when the hook was just used', async () => {
     expect((await callJson('POST', '/v1/hooks/hook_doesnotexist', { body: {} })).status).toBe(404);
     const disabled = await createFlow(acme, { trigger: { type: 'webhook' }, blocks: logBlock, enabled: false });
     expect((await callJson('POST', disabled.hookUrl, { body: {} })).status).toBe(404);
     const changed = await hookFlow();
+    expect((await callJson('POST', changed.hookUrl, { body: {} })).status).toBe(202); // remembered and warm from here
     await callJson('PUT', `/v1/flows/${changed.id}`, { token: acme, body: flowBody({ trigger: { type: 'manual' } }) });
     expect((await callJson('POST', changed.hookUrl, { body: {} })).status).toBe(404);
+    const switchedOff = await hookFlow();
+    expect((await callJson('POST', switchedOff.hookUrl, { body: {} })).status).toBe(202);
+    await callJson('PUT', `/v1/flows/${switchedOff.id}`, { token: acme, body: flowBody({ trigger: { type: 'webhook' }, enabled: false }) });
+    expect((await callJson('POST', switchedOff.hookUrl, { body: {} })).status).toBe(404);
+    await callJson('PUT', `/v1/flows/${switchedOff.id}`, { token: acme, body: flowBody({ trigger: { type: 'webhook' } }) });
+    expect((await callJson('POST', switchedOff.hookUrl, { body: {} })).status).toBe(202);
+    const deleted = await hookFlow();
+    expect((await callJson('POST', deleted.hookUrl, { body: {} })).status).toBe(202);
+    await call('DELETE', `/v1/flows/${deleted.id}`, { token: acme });
+    expect((await callJson('POST', deleted.hookUrl, { body: {} })).status).toBe(404);
   });
 
   it('are rate limited per hook with Retry-After (HOOK_RATE_LIMIT=5/60 in tests)', async () => {
@@ -277,8 +288,9 @@ describe('webhooks', () => {
     expect((await call('POST', other.hookUrl, { body: {} })).status).toBe(202);
   });
 
-  it('rotating the hook invalidates the old URL', async () => {
+  it('rotating the hook invalidates the old URL, at once even when it was just used', async () => {
     const flow = await hookFlow();
+    expect((await callJson('POST', flow.hookUrl, { body: {} })).status).toBe(202);
     const rotated = await callJson('POST', `/v1/flows/${flow.id}/hook/rotate`, { token: acme });
     expect(rotated.status).toBe(200);
     expect(rotated.body.hookUrl).toMatch(/^\/v1\/hooks\/hook_/);

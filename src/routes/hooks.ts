@@ -1,6 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { database } from '../db/client';
-import { findFlowByHook, requireFlow, rotateHook, toFlow } from '../db/flows';
+import { requireFlow, rotateHook, toFlow } from '../db/flows';
 import { tenantScope } from '../db/scope';
 import { requireScope } from '../http/auth';
 import { ApiError, notFound } from '../http/errors';
@@ -8,7 +7,10 @@ import { isJsonMediaType, MAX_JSON_BYTES, MAX_JSON_DEPTH, nestingDepth, readText
 import { newRouter } from '../http/router';
 import { bearerSecurity, FlowIdParam, jsonContent, standardErrors } from '../http/schemas';
 import { enforceRateLimit, hookLimit, tenantRunLimit } from '../limits/enforce';
+import { NotFoundError } from '../lib/errors';
+import { flowChanged } from '../runs/executors';
 import { startRun } from '../runs/start';
+import { forgetHook, hookTarget } from '../triggers/hook-flows';
 import { FlowSchema } from './flows';
 
 /** Headers a flow never sees: credentials of whoever called the hook. */
@@ -50,10 +52,11 @@ const rotate = createRoute({
 
 export const hookRoutes = newRouter()
   .openapi(trigger, async (c) => {
-    const flow = await findFlowByHook(database(c.env.DB), c.req.valid('param').hookId);
-    if (!flow) throw notFound('hook');
-    await enforceRateLimit(c.env, `hook:${flow.hookId}`, hookLimit(c.env), 'this hook');
-    await enforceRateLimit(c.env, `tenant:${flow.tenantId}`, tenantRunLimit(c.env), 'this tenant');
+    const { hookId } = c.req.valid('param');
+    let target = await hookTarget(c.env, hookId);
+    if (!target) throw notFound('hook');
+    await enforceRateLimit(c.env, `hook:${hookId}`, hookLimit(c.env), 'this hook');
+    await enforceRateLimit(c.env, `tenant:${target.tenantId}`, tenantRunLimit(c.env), 'this tenant');
 
     const text = await readTextWithin(c.req.raw, MAX_JSON_BYTES);
     let body: unknown = text;
@@ -71,9 +74,20 @@ export const hookRoutes = newRouter()
     });
     const query = Object.fromEntries(new URL(c.req.url).searchParams);
 
-    const scope = tenantScope(c.env, { tenantId: flow.tenantId, sub: 'webhook' });
-    const run = await startRun(c.env, scope, flow.id, { type: 'webhook', payload: { body, headers, query } });
-    return c.json({ runId: run!.id }, 202);
+    const run = { type: 'webhook' as const, payload: { body, headers, query } };
+    for (;;) {
+      try {
+        const scope = tenantScope(c.env, { tenantId: target.tenantId, sub: 'webhook' });
+        const started = await startRun(c.env, scope, target.flowId, run, { hookId });
+        return c.json({ runId: started!.id }, 202);
+      } catch (err) {
+        // A remembered hook the executor refused (rotated, disabled, deleted): ask D1 once.
+        if (!(err instanceof NotFoundError) || !target.remembered) throw err;
+        forgetHook(hookId);
+        target = await hookTarget(c.env, hookId, true);
+        if (!target) throw notFound('hook');
+      }
+    }
   })
   .openapi(rotate, async (c) => {
     const scope = tenantScope(c.env, c.var.caller);
@@ -81,5 +95,6 @@ export const hookRoutes = newRouter()
     await requireFlow(scope, flowId);
     const row = await rotateHook(scope, flowId);
     if (!row) throw new ApiError('conflict', 'the flow has no webhook trigger');
+    await flowChanged(c.env, flowId); // its executors stop accepting the old hook
     return c.json(toFlow(row), 200);
   });

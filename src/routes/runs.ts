@@ -174,7 +174,8 @@ export const runRoutes = newRouter()
     const flowId = c.req.valid('param').flowId;
     await enforceRateLimit(c.env, `tenant:${scope.tenantId}`, tenantRunLimit(c.env), 'this tenant');
     const wait = c.req.valid('query').wait;
-    const run = (await startRun(c.env, scope, flowId, { type: 'manual', payload: c.req.valid('json').input ?? {} }, (wait ?? 0) * 1000))!;
+    const trigger = { type: 'manual' as const, payload: c.req.valid('json').input ?? {} };
+    const run = (await startRun(c.env, scope, flowId, trigger, { waitMs: (wait ?? 0) * 1000 }))!;
     return wait && isFinal(run.status) ? c.json(run, 200) : c.json(run, 202);
   })
   .openapi(list, async (c) => {

@@ -68,6 +68,8 @@ export interface StartRequest {
   actor: string;
   trigger: TriggerInput;
   waitMs: number;
+  /** For a webhook: the hook it came through, which must still be the flow's, and the flow enabled. */
+  hookId?: string;
 }
 
 export type StartResult =
@@ -152,6 +154,7 @@ export class FlowExecutor extends DurableObject<Env> {
     const now = Date.now();
     const config = await this.config.get(request.tenantId, now);
     if (!config) return { outcome: 'flow_not_found' };
+    if (request.hookId !== undefined && !(config.enabled && config.hookId === request.hookId)) return { outcome: 'flow_not_found' };
     const { trigger } = request;
     const duplicate = trigger.dedupeKey === undefined ? null : this.store.dedupedRun(trigger.dedupeKey);
     if (duplicate) return { outcome: 'duplicate', runId: duplicate };

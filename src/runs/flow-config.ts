@@ -19,6 +19,9 @@ export interface FlowConfig {
   tenantId: string;
   flowId: string;
   version: number;
+  enabled: boolean;
+  /** The flow's webhook (a webhook flow's only). */
+  hookId: string | null;
   definition: FlowDefinition;
   variables: Record<string, string>;
   keyring: FlowKeyring;
@@ -40,6 +43,8 @@ export async function loadFlowConfig(env: Env, tenantId: string, flowId: string)
     tenantId,
     flowId,
     version: flow.version,
+    enabled: flow.enabled,
+    hookId: flow.triggerType === 'webhook' ? flow.hookId : null,
     definition: definitionOf(flow),
     variables: toVariableValues(variableRows),
     keyring: new FlowKeyring(env, tenantId, flowId, toSealedMaterial([sealed, keys])),

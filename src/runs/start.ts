@@ -12,15 +12,16 @@ import type { Run, TriggerInput } from './types';
  * warm). The run id names that executor.
  *
  * Returns null when `dedupeKey` already started a run (a redelivered event);
- * throws NotFoundError when the tenant has no such flow. With `waitMs`, the
- * run is returned once it has ended or that time has passed.
+ * throws NotFoundError when the tenant has no such flow (or, with `hookId`,
+ * when that is no longer the enabled webhook of the flow). With `waitMs`,
+ * the run is returned once it has ended or that time has passed.
  */
 export async function startRun(
   env: Env,
   scope: TenantScope,
   flowId: string,
   trigger: TriggerInput,
-  waitMs = 0,
+  options: { waitMs?: number; hookId?: string } = {},
 ): Promise<Run | null> {
   if (!isFlowId(flowId)) throw new NotFoundError('flow');
   const shard = pickShard(env, trigger.dedupeKey);
@@ -29,7 +30,8 @@ export async function startRun(
     tenantId: scope.tenantId,
     actor: scope.actor,
     trigger,
-    waitMs,
+    waitMs: options.waitMs ?? 0,
+    ...(options.hookId !== undefined ? { hookId: options.hookId } : {}),
   });
   if (result.outcome === 'flow_not_found') throw new NotFoundError('flow');
   return result.outcome === 'started' ? result.run : null;
