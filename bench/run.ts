@@ -187,6 +187,7 @@ function targetRows(disk: OnDisk): Array<{ figure: string; measured: string; tar
       measured: `${s.nonConsecutiveSeq} of ${s.seqChecked}${s.logsUnreadable ? ` (${s.logsUnreadable} unreadable)` : ''}`,
       target: '0',
     },
+    { figure: 'soak: D1 round trips per run (amortised)', measured: s.d1RoundTripsPerRun.toFixed(3), target: '≤ 0.05' },
   ];
 }
 

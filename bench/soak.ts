@@ -6,6 +6,9 @@
  *   polled through `GET /v1/runs/:id` until it ends);
  * - the fake API got exactly one call per `n` on the soak's own path;
  * - every run's events (`GET /v1/runs/:id/logs`) have seq 1..k with no gap.
+ * It also reads what D1 saw per run: the flow's executors count their D1
+ * round trips (configuration loads and run index batches), served by the
+ * development-only `GET /dev/flows/:flowId/executor-stats`.
  */
 import { load, type LoadResult } from './load';
 import { seedFlow, startRunAndWait } from './scenarios';
@@ -29,6 +32,8 @@ export interface SoakResult {
   duplicated: number;
   /** runs − distinct n */
   missing: number;
+  /** D1 round trips (configuration loads + run index batches) per run started, amortised over the soak. */
+  d1RoundTripsPerRun: number;
   /** Runs whose events were read, those whose seqs are not exactly 1..k, and those whose events could not be read. */
   seqChecked: number;
   nonConsecutiveSeq: number;
@@ -57,6 +62,10 @@ export async function soak(service: Service, runs: number, concurrency = 50): Pr
     },
     { concurrency, total: runs },
   );
+
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // the last index batch (within a second)
+  const d1 = await service.call<{ runsStarted: number; configLoads: number; indexBatches: number }>('GET', `/dev/flows/${flowId}/executor-stats`);
+  const d1RoundTripsPerRun = (d1.body.configLoads + d1.body.indexBatches) / d1.body.runsStarted;
 
   const started = outcomes.filter((o): o is Required<Outcome> => o.id !== undefined);
   await forEachLimited(
@@ -91,6 +100,7 @@ export async function soak(service: Service, runs: number, concurrency = 50): Pr
     distinctN: seen.size,
     duplicated: calls.length - seen.size,
     missing: runs - seen.size,
+    d1RoundTripsPerRun,
     seqChecked: started.length - logsUnreadable,
     nonConsecutiveSeq,
     logsUnreadable,
@@ -111,7 +121,8 @@ export function printSoak(soakResult: SoakResult): void {
       missing: soakResult.missing,
       'non-consecutive seq': `${soakResult.nonConsecutiveSeq} of ${soakResult.seqChecked}`,
       'logs unreadable': soakResult.logsUnreadable,
-      target: `0 lost, ${runs} calls, 0 duplicated, 0 missing, 0 non-consecutive`,
+      'D1 round trips / run': soakResult.d1RoundTripsPerRun.toFixed(3),
+      target: `0 lost, ${runs} calls, 0 duplicated, 0 missing, 0 non-consecutive; D1 ≤ 0.05 / run`,
     },
   ]);
 }

@@ -35,8 +35,8 @@ function indexedPayload(payload: Record<string, unknown>): string {
   return bytes <= MAX_INDEXED_PAYLOAD_BYTES ? json : JSON.stringify({ truncated: true, bytes });
 }
 
-/** Statements per D1 batch. */
-const MAX_STATEMENTS = 100;
+/** Statements per D1 batch (100 runs: well under the 1,000 queries a Worker invocation may make). */
+const MAX_STATEMENTS = 200;
 
 /*
  * The index writer runs for every run, so it binds two prepared statements
@@ -52,10 +52,11 @@ const INSERT_TRIGGER_AUDIT = `INSERT INTO audit_events (id, tenant_id, ts, actor
 /**
  * Writes runs' current states into the D1 run index, and the audit entry of
  * each run's trigger the first time, in one batch (one round trip, one
- * transaction). Idempotent: an index row is upserted, an audit entry is
- * inserted under the id the executor chose, once.
+ * transaction) per 100 runs. Idempotent: an index row is upserted, an audit
+ * entry is inserted under the id the executor chose, once. Returns how many
+ * D1 batches (round trips) it took.
  */
-export async function writeRunIndex(env: Pick<Env, 'DB'>, entries: readonly OutboxEntry[]): Promise<void> {
+export async function writeRunIndex(env: Pick<Env, 'DB'>, entries: readonly OutboxEntry[]): Promise<number> {
   const upsert = env.DB.prepare(UPSERT_RUN);
   const audit = env.DB.prepare(INSERT_TRIGGER_AUDIT);
   const statements = entries.flatMap(({ init, state, auditId }) => {
@@ -75,7 +76,9 @@ export async function writeRunIndex(env: Pick<Env, 'DB'>, entries: readonly Outb
     );
     return auditId ? [row, audit.bind(auditId, init.tenantId, init.createdAt, init.actor, `runs/${init.runId}`)] : [row];
   });
-  for (let i = 0; i < statements.length; i += MAX_STATEMENTS) await env.DB.batch(statements.slice(i, i + MAX_STATEMENTS));
+  let batches = 0;
+  for (let i = 0; i < statements.length; i += MAX_STATEMENTS, batches++) await env.DB.batch(statements.slice(i, i + MAX_STATEMENTS));
+  return batches;
 }
 
 /** The tenant's runs, newest first: of one flow, or of all; by status. */

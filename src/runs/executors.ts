@@ -5,7 +5,7 @@
  */
 import type { Env } from '../env';
 import { idPattern } from '../lib/ids';
-import type { FlowExecutor } from './executor';
+import type { ExecutorStats, FlowExecutor } from './executor';
 import { executorOfRun, MAX_SHARDS } from './run-ids';
 
 const FLOW_ID = idPattern('flw');
@@ -81,4 +81,15 @@ export async function flowChanged(
   if (!isFlowId(flowId)) return;
   const shards = Array.from({ length: shardCount(env) }, (_, shard) => executorStub(env, flowId, shard));
   await Promise.all(shards.map((executor) => executor.invalidate(change === 'deleted')));
+}
+
+/** The counters of all of a flow's executors, added up. */
+export async function executorStats(env: Pick<Env, 'EXECUTORS' | 'EXECUTOR_SHARDS'>, flowId: string): Promise<ExecutorStats> {
+  const all = await Promise.all(Array.from({ length: shardCount(env) }, (_, shard) => executorStub(env, flowId, shard).stats()));
+  return all.reduce((sum, stats) => ({
+    runsStarted: sum.runsStarted + stats.runsStarted,
+    configLoads: sum.configLoads + stats.configLoads,
+    indexBatches: sum.indexBatches + stats.indexBatches,
+    indexedChanges: sum.indexedChanges + stats.indexedChanges,
+  }));
 }
