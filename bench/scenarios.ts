@@ -4,6 +4,7 @@
  * first run, per-step overhead, live-log latency and the upload trigger.
  */
 import WebSocket from 'ws';
+import { allRunsOf } from '../scripts/dev-server';
 import { load, type LoadOptions, type LoadResult } from './load';
 import type { Service } from './service';
 import { summarize } from './stats';
@@ -256,7 +257,7 @@ export async function uploadTrigger(service: Service, count: number): Promise<Up
   let runs: Array<{ status: string; trigger: { key: string } }> = [];
   const deadline = Date.now() + 120_000;
   for (;;) {
-    runs = await allRuns(service, flowId);
+    runs = await allRunsOf<{ status: string; trigger: { key: string } }>(service.server, flowId);
     const finished = runs.filter((r) => r.status === 'succeeded' || r.status === 'failed').length;
     if ((runs.length >= count && finished === runs.length) || Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -266,16 +267,3 @@ export async function uploadTrigger(service: Service, count: number): Promise<Up
   return { uploads: count, secondsToAllFinished, runs: runs.length, duplicates: keys.length - new Set(keys).size };
 }
 
-async function allRuns(service: Service, flowId: string) {
-  const items: Array<{ status: string; trigger: { key: string } }> = [];
-  let cursor: string | null = null;
-  do {
-    const res: { body: { items: typeof items; nextCursor: string | null } } = await service.call(
-      'GET',
-      `/v1/flows/${flowId}/runs?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
-    );
-    items.push(...res.body.items);
-    cursor = res.body.nextCursor;
-  } while (cursor);
-  return items;
-}

@@ -127,3 +127,19 @@ export async function callApi<T = any>(
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, headers: res.headers };
 }
+
+/** Every run of a flow, page after page of `GET /v1/flows/:flowId/runs` (e2e tests, bench). */
+export async function allRunsOf<T = any>(server: Pick<DevServer, 'url' | 'token'>, flowId: string): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { body: { items: T[]; nextCursor: string | null } } = await callApi(
+      server,
+      'GET',
+      `/v1/flows/${flowId}/runs?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+    );
+    items.push(...page.body.items);
+    cursor = page.body.nextCursor;
+  } while (cursor);
+  return items;
+}

@@ -1,8 +1,6 @@
 import { and, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { TriggerType } from '../flows/definition';
 import type { Env } from '../env';
-import type { OutboxEntry } from '../runs/executor-store';
-import { executorOfRun } from '../runs/run-ids';
 import type { Run, RunStatus } from '../runs/types';
 import type { Db } from './client';
 import { page, type Page, type PageQuery } from './pagination';
@@ -49,6 +47,23 @@ const UPSERT_RUN = `INSERT INTO runs (id, tenant_id, flow_id, flow_version, stat
 const INSERT_TRIGGER_AUDIT = `INSERT INTO audit_events (id, tenant_id, ts, actor, action, target) VALUES (?, ?, ?, ?, 'run.trigger', ?)
   ON CONFLICT (id) DO NOTHING`;
 
+/** A run as the index shows it, and its trigger's audit entry id the first time it is written. */
+export interface RunIndexEntry {
+  runId: string;
+  tenantId: string;
+  flowId: string;
+  flowVersion: number;
+  triggerType: TriggerType;
+  payload: Record<string, unknown>;
+  createdAt: string;
+  actor: string;
+  status: RunStatus;
+  error: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  auditId: string | null;
+}
+
 /**
  * Writes runs' current states into the D1 run index, and the audit entry of
  * each run's trigger the first time, in one batch (one round trip, one
@@ -56,25 +71,24 @@ const INSERT_TRIGGER_AUDIT = `INSERT INTO audit_events (id, tenant_id, ts, actor
  * entry is inserted under the id the executor chose, once. Returns how many
  * D1 batches (round trips) it took.
  */
-export async function writeRunIndex(env: Pick<Env, 'DB'>, entries: readonly OutboxEntry[]): Promise<number> {
+export async function writeRunIndex(env: Pick<Env, 'DB'>, entries: readonly RunIndexEntry[]): Promise<number> {
   const upsert = env.DB.prepare(UPSERT_RUN);
   const audit = env.DB.prepare(INSERT_TRIGGER_AUDIT);
-  const statements = entries.flatMap(({ init, state, auditId }) => {
-    const flowId = executorOfRun(init.runId)!.flowId;
+  const statements = entries.flatMap((run) => {
     const row = upsert.bind(
-      init.runId,
-      init.tenantId,
-      flowId,
-      init.flowVersion,
-      state.status,
-      init.triggerType,
-      indexedPayload(init.payload),
-      state.error,
-      init.createdAt,
-      state.startedAt,
-      state.finishedAt,
+      run.runId,
+      run.tenantId,
+      run.flowId,
+      run.flowVersion,
+      run.status,
+      run.triggerType,
+      indexedPayload(run.payload),
+      run.error,
+      run.createdAt,
+      run.startedAt,
+      run.finishedAt,
     );
-    return auditId ? [row, audit.bind(auditId, init.tenantId, init.createdAt, init.actor, `runs/${init.runId}`)] : [row];
+    return run.auditId ? [row, audit.bind(run.auditId, run.tenantId, run.createdAt, run.actor, `runs/${run.runId}`)] : [row];
   });
   let batches = 0;
   for (let i = 0; i < statements.length; i += MAX_STATEMENTS, batches++) await env.DB.batch(statements.slice(i, i + MAX_STATEMENTS));

@@ -25,14 +25,14 @@ import { DurableObject } from 'cloudflare:workers';
 import { BLOCKS } from '../blocks/registry';
 import { StepError, type BlockSpec, type StepContext } from '../blocks/types';
 import type { OpenedSecrets } from '../crypto/vault';
-import { writeRunIndex } from '../db/runs';
+import { writeRunIndex, type RunIndexEntry } from '../db/runs';
 import type { Env } from '../env';
 import type { FlowDefinition } from '../flows/definition';
 import { referencedSecrets, render, type TemplateContext } from '../flows/templates';
 import { ViewerForwarder } from '../live/viewer-forwarder';
 import { ackOf, MAX_UNACKED, sendFrames, type ViewerState } from '../live/viewers';
 import { newId } from '../lib/ids';
-import { ExecutorStore, type RunInit, type StoredRun } from './executor-store';
+import { ExecutorStore, type OutboxEntry, type RunInit, type StoredRun } from './executor-store';
 import { executorStub, shardCount } from './executors';
 import { FlowConfigCache, loadFlowConfig, type FlowConfig } from './flow-config';
 import { retentionMs } from './retention';
@@ -109,6 +109,9 @@ interface RunViewer {
 }
 
 export class FlowExecutor extends DurableObject<Env> {
+  /** Which flow and shard this is, learnt from the first run id it sees (see `learn`). */
+  private flowId: string | undefined;
+  private shard = 0;
   private readonly store: ExecutorStore;
   private readonly config: FlowConfigCache;
   private readonly machine: machine.MachineConfig;
@@ -144,16 +147,12 @@ export class FlowExecutor extends DurableObject<Env> {
     });
   }
 
-  /** The flow and shard, learnt from the first run id this instance sees. */
-  private flowId: string | undefined;
-  private shard = 0;
-
+  /** Whether a run id names this executor; the first one it sees tells it which flow and shard it is. */
   private learn(runId: string): boolean {
     const named = executorOfRun(runId);
     if (!named) return false;
-    this.flowId ??= named.flowId;
-    this.shard = named.shard;
-    return named.flowId === this.flowId;
+    if (this.flowId === undefined) [this.flowId, this.shard] = [named.flowId, named.shard];
+    return named.flowId === this.flowId && named.shard === this.shard;
   }
 
   // ---- RPC -------------------------------------------------------------------
@@ -191,17 +190,7 @@ export class FlowExecutor extends DurableObject<Env> {
       state: machine.newRunState(config.definition.blocks, now),
       steps: new Map(),
     };
-    const active: ActiveRun = {
-      init,
-      run: queued,
-      definition: config.definition,
-      variables: config.variables,
-      config,
-      secrets: undefined,
-      looping: false,
-      abort: new AbortController(),
-      waiters: new Set(),
-    };
+    const active = activeRun(init, queued, config.definition, config.variables, config);
     const begun = machine.begin(queued, this.machine, now);
     const frames = this.store.transaction(() => {
       this.store.insertRun(init, begun.state);
@@ -337,17 +326,8 @@ export class FlowExecutor extends DurableObject<Env> {
 
   private revive(stored: StoredRun): ActiveRun {
     const definition = this.snapshot<FlowDefinition>(stored.init.definitionRef);
-    return {
-      init: stored.init,
-      run: { runId: stored.init.runId, blocks: definition.blocks, state: stored.state, steps: stored.steps },
-      definition,
-      variables: this.snapshot<Record<string, string>>(stored.init.variablesRef),
-      config: undefined,
-      secrets: undefined,
-      looping: false,
-      abort: new AbortController(),
-      waiters: new Set(),
-    };
+    const run = { runId: stored.init.runId, blocks: definition.blocks, state: stored.state, steps: stored.steps };
+    return activeRun(stored.init, run, definition, this.snapshot<Record<string, string>>(stored.init.variablesRef), undefined);
   }
 
   /** Runs a run's next actions until it ends, waits, or is already being driven. */
@@ -591,7 +571,7 @@ export class FlowExecutor extends DurableObject<Env> {
   private async writeOutbox(): Promise<void> {
     try {
       for (let entries = this.store.outbox(INDEX_BATCH_RUNS); entries.length > 0; entries = this.store.outbox(INDEX_BATCH_RUNS)) {
-        this.counters.indexBatches += await writeRunIndex(this.env, entries);
+        this.counters.indexBatches += await writeRunIndex(this.env, entries.map(toIndexEntry));
         this.counters.indexedChanges += entries.length;
         this.store.indexed(entries);
         if (entries.length < INDEX_BATCH_RUNS) break; // the rest waits for the next batch window
@@ -714,6 +694,23 @@ export class FlowExecutor extends DurableObject<Env> {
     this.flowViewers.delete(ws);
     this.viewerSockets = undefined;
   }
+}
+
+/** An outbox entry as the D1 run index takes it. */
+function toIndexEntry({ init, state, auditId }: OutboxEntry): RunIndexEntry {
+  const { status, error, startedAt, finishedAt } = state;
+  const flowId = executorOfRun(init.runId)!.flowId;
+  return { ...init, flowId, status, error, startedAt, finishedAt, auditId };
+}
+
+function activeRun(
+  init: RunInit,
+  run: machine.RunSnapshot,
+  definition: FlowDefinition,
+  variables: Record<string, string>,
+  config: FlowConfig | undefined,
+): ActiveRun {
+  return { init, run, definition, variables, config, secrets: undefined, looping: false, abort: new AbortController(), waiters: new Set() };
 }
 
 function errorMessage(err: unknown): string {

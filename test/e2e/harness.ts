@@ -1,4 +1,4 @@
-export { callApi as api, startDevServer, type DevServer } from '../../scripts/dev-server';
+export { allRunsOf, callApi as api, startDevServer, type DevServer } from '../../scripts/dev-server';
 
 /** Polls `read` until `done` holds, or fails after `timeoutMs` showing the last value. */
 export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {

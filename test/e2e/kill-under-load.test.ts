@@ -7,27 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeApi, type FakeApi } from '../helpers/fake-api';
-import { api, startDevServer, stepOf, until, type DevServer } from './harness';
+import { allRunsOf, api, startDevServer, stepOf, until, type DevServer } from './harness';
 
 interface Listed {
   id: string;
   status: string;
   trigger: { n: number };
-}
-
-async function allRuns(server: DevServer, flowId: string): Promise<Listed[]> {
-  const items: Listed[] = [];
-  let cursor: string | null = null;
-  do {
-    const page: { body: { items: Listed[]; nextCursor: string | null } } = await api(
-      server,
-      'GET',
-      `/v1/flows/${flowId}/runs?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
-    );
-    items.push(...page.body.items);
-    cursor = page.body.nextCursor;
-  } while (cursor);
-  return items;
 }
 
 describe('killing wrangler dev under load', () => {
@@ -76,7 +61,7 @@ describe('killing wrangler dev under load', () => {
     try {
       // Every accepted run finishes; the list (written in batches) catches up with all of them.
       const runs = await until(
-        () => allRuns(restarted, flowId),
+        () => allRunsOf<Listed>(restarted, flowId),
         (items) => accepted.every((id) => items.some((r) => r.id === id)) && items.every((r) => r.status === 'succeeded'),
         60_000,
       );
