@@ -137,6 +137,24 @@ describe('cancel', () => {
     expect((await callJson('POST', `/v1/runs/${runId}/cancel`, { token: tok })).body.status).toBe('cancelled');
   });
 
+  it('of a run orphaned mid-step (its executor died): ends it without starting the interrupted step again', async () => {
+    const key = crypto.randomUUID();
+    const runId = await start([
+      { id: 'slow', type: 'http_request', params: { method: 'POST', url: fakeUrl(`/slow/1000?k=${key}`), retries: 0 } },
+      { id: 'after', type: 'log', params: { message: 'never' } },
+    ]);
+    const calls = () => received('/slow/1000').then((reqs) => reqs.filter((r) => r.query.includes(key)).length);
+    await until(calls, (n) => n === 1);
+    await abortAllDurableObjects();
+    const res = await callJson('POST', `/v1/runs/${runId}/cancel`, { token: tok });
+    expect(res.status).toBe(202);
+    const done = await until(() => getRun(runId), (r) => r.body.status === 'cancelled');
+    expect(stepOf(done.body, 'slow')).toMatchObject({ status: 'failed', error: 'cancelled', attempts: 1 });
+    expect(stepOf(done.body, 'after').status).toBe('skipped');
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(await calls()).toBe(1);
+  });
+
   it('during a running step: the request is aborted and the run ends cancelled at that step', async () => {
     const runId = await start([
       { id: 'slow', type: 'http_request', params: { method: 'GET', url: fakeUrl('/slow/5000'), timeoutMs: 20000, retries: 0 } },

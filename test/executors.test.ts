@@ -5,6 +5,7 @@
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FlowConfigCache, type FlowConfig } from '../src/runs/flow-config';
 import { executorOfRun } from '../src/runs/run-ids';
 import { call, callJson, createFlow, flowBody, token } from './helpers/api';
 import { executorObject, fakeUrl, listedRuns, received, runToEnd, setSecret, setVariable, stepOf, uniquePath, until } from './helpers/runs';
@@ -56,7 +57,7 @@ describe('the warm cache', () => {
     expect(stepOf((await runToEnd(tok, flow.id)).run, 'say').error).toMatch(/variable "region" is not set/);
   });
 
-  it('a run started before a write keeps what it was started with: version, variables and secrets', async () => {
+  it('a run started before a write keeps its version and variables; a secret rotated while it waits is used when it wakes', async () => {
     const path = uniquePath('echo');
     const flow = await createFlow(tok, {
       blocks: [
@@ -76,7 +77,7 @@ describe('the warm cache', () => {
     const done = await until(() => getRun(runId), (r) => r.body.status === 'succeeded');
     expect(done.body.flowVersion).toBe(1);
     expect(stepOf(done.body, 'say').output.message).toBe('region=eu-west');
-    expect((await received(path)).map((r) => r.headers['x-key'])).toEqual(['first-secret-value-1']);
+    expect((await received(path)).map((r) => r.headers['x-key'])).toEqual(['second-secret-value-2']);
   });
 
   it('deleting the flow takes the secrets away from runs in flight: nothing is sent after the key is shredded', async () => {
@@ -96,6 +97,35 @@ describe('the warm cache', () => {
     expect(stepOf(done.body, 'send').error).toBe("cannot open the flow's secrets: the flow no longer exists");
     expect(await received(path)).toEqual([]);
     expect((await callJson('POST', `/v1/flows/${flow.id}/runs`, { token: tok, body: {} })).status).toBe(404);
+  });
+});
+
+describe('the cache itself', () => {
+  it('does not hand out a load that an invalidation overtook: it loads again', async () => {
+    const answers = ['read before the write', 'read after the write'];
+    const pending: Array<(value: string) => void> = [];
+    const cache = new FlowConfigCache(
+      () => new Promise((resolve) => pending.push((name) => resolve({ tenantId: 'acme', name } as unknown as FlowConfig))),
+      60_000,
+    );
+    const got = cache.get('acme', Date.now());
+    cache.invalidate(); // the write lands while the first load is in flight
+    pending.shift()!(answers[0]!);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    pending.shift()!(answers[1]!);
+    expect(((await got) as unknown as { name: string }).name).toBe('read after the write');
+  });
+});
+
+describe('memory', () => {
+  it('a waiting run is not held in memory; its alarm reads it back and it finishes', async () => {
+    const flow = await createFlow(tok, { blocks: [{ id: 'pause', type: 'delay', params: { seconds: 1 } }, { id: 'say', type: 'log', params: { message: 'woke' } }] });
+    const runId = await start(flow.id);
+    await until(() => getRun(runId), (r) => r.body.status === 'waiting');
+    const held = await runInDurableObject(executorObject(runId), (instance) => (instance as unknown as { active: Map<string, unknown> }).active.has(runId));
+    expect(held).toBe(false);
+    const done = await until(() => getRun(runId), (r) => r.body.status === 'succeeded');
+    expect(stepOf(done.body, 'say').output.message).toBe('woke');
   });
 });
 

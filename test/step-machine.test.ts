@@ -146,6 +146,32 @@ describe('cancel', () => {
     expect(ended.steps.get('a')).toMatchObject({ status: 'failed', error: 'cancelled' });
   });
 
+  it('a cancel that came while a delay step was starting ends the run instead of letting it wait', () => {
+    let run = apply(newRun([delay('d'), log('after')]), machine.begin(newRun([delay('d'), log('after')]), CONFIG, T0));
+    run = apply(run, machine.startStep(run, CONFIG, T0), machine.cancel(apply(run, machine.startStep(run, CONFIG, T0)), CONFIG, T0)!);
+    const settled = machine.settleStep(run, CONFIG, T0, { kind: 'sleeping', output: { sleptSeconds: 86_400 }, until: T0 + 86_400_000 });
+    expect(settled.state).toMatchObject({ status: 'cancelled', error: null });
+    expect(settled.steps.get('d')).toMatchObject({ status: 'failed', error: 'cancelled' });
+  });
+
+  it('a waiting run still marked for cancel (stored by an older version) ends at the next cancel', () => {
+    let run = apply(newRun([delay('d')]), machine.begin(newRun([delay('d')]), CONFIG, T0));
+    run = apply(run, machine.startStep(run, CONFIG, T0));
+    run = apply(run, machine.settleStep(run, CONFIG, T0, { kind: 'sleeping', output: null, until: T0 + 5000 }));
+    run = { ...run, state: { ...run.state, cancelRequested: true } };
+    expect(machine.cancel(run, CONFIG, T0)?.state.status).toBe('cancelled');
+  });
+
+  it('cancelling a run whose step was interrupted (its executor died) ends that step as cancelled, without starting it again', () => {
+    let run = apply(newRun([log('a'), log('b')]), machine.begin(newRun([log('a'), log('b')]), CONFIG, T0));
+    run = apply(run, machine.startStep(run, CONFIG, T0)); // then the executor dies mid-step
+    run = apply(run, machine.cancel(run, CONFIG, T0)!);
+    expect(machine.nextAction(run, T0)).toEqual({ type: 'finish', status: 'cancelled' });
+    const ended = machine.finish(run, CONFIG, T0, 'cancelled');
+    expect(ended.steps.get('a')).toMatchObject({ status: 'failed', error: 'cancelled', attempts: 1 });
+    expect(summary(ended)).toEqual(['3:step:a:failed', '4:step:b:skipped', '5:run:cancelled']);
+  });
+
   it('a cancelled run whose step had succeeded stops at the step boundary', () => {
     let run = apply(newRun([log('a'), log('b')]), machine.begin(newRun([log('a'), log('b')]), CONFIG, T0));
     run = apply(run, machine.startStep(run, CONFIG, T0), machine.cancel(run, CONFIG, T0)!);

@@ -3,6 +3,8 @@ export type PublishBatch = (frames: string[]) => Promise<unknown>;
 
 /** How long events wait to be forwarded together when they come fast. */
 export const FORWARD_WINDOW_MS = 5;
+/** Frames held while a call is in flight; past this the oldest are dropped (viewers are told by a gap in seq). */
+export const MAX_PENDING_FRAMES = 10_000;
 
 /**
  * Forwards an executor shard's events to the shard that hosts the flow's
@@ -22,6 +24,7 @@ export class ViewerForwarder {
 
   push(frames: readonly string[], final: boolean): void {
     this.pending.push(...frames);
+    if (this.pending.length > MAX_PENDING_FRAMES) this.pending.splice(0, this.pending.length - MAX_PENDING_FRAMES);
     if (final) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), FORWARD_WINDOW_MS);
   }

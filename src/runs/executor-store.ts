@@ -226,13 +226,13 @@ export class ExecutorStore {
     return { init: toInit(row), state: toState(row, lastSeq), steps };
   }
 
-  /** Ids of the runs that are due (wake time passed) or not final (a fresh instance must pick those up). */
+  /** The runs the alarm must look at: due ones (a delay ended, retention passed) and those that should be running. */
   runsToLookAt(now: number): Array<{ id: string; tenantId: string; status: RunStatus; wakeAt: number }> {
     if (!this.hasSchema()) return [];
     return this.sql
       .exec<{ id: string; tenant_id: string; status: string; wake_at: number }>(
         `SELECT id, tenant_id, status, wake_at FROM runs
-         WHERE status IN ('queued', 'running', 'waiting') OR wake_at <= ?`,
+         WHERE status IN ('queued', 'running') OR wake_at <= ?`,
         now,
       )
       .toArray()
@@ -252,6 +252,7 @@ export class ExecutorStore {
       const expired = `SELECT id FROM runs WHERE wake_at <= ? AND status IN ('succeeded', 'failed', 'cancelled')`;
       this.sql.exec(`DELETE FROM steps WHERE run_id IN (${expired})`, now);
       this.sql.exec(`DELETE FROM events WHERE run_id IN (${expired})`, now);
+      this.sql.exec(`DELETE FROM index_outbox WHERE run_id IN (${expired})`, now);
       const forgotten = this.sql.exec(`DELETE FROM runs WHERE id IN (${expired})`, now).rowsWritten;
       if (forgotten > 0) {
         const keep = keepSnapshots.length > 0 ? `AND id NOT IN (${keepSnapshots.map(() => '?').join(', ')})` : '';
@@ -324,7 +325,7 @@ export class ExecutorStore {
   }
 
   hasOutbox(): boolean {
-    return this.hasSchema() && this.sql.exec('SELECT 1 FROM index_outbox LIMIT 1').toArray().length > 0;
+    return this.hasSchema() && this.sql.exec('SELECT 1 FROM index_outbox JOIN runs ON runs.id = index_outbox.run_id LIMIT 1').toArray().length > 0;
   }
 
   outbox(limit: number): OutboxEntry[] {

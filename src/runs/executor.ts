@@ -94,7 +94,7 @@ interface ActiveRun {
   run: machine.RunSnapshot;
   definition: FlowDefinition;
   variables: Record<string, string>;
-  /** The configuration it was started with (its secrets as they were then); unset after a restart. */
+  /** The configuration it was started with (its secrets as they were then); unset after a wait or a restart. */
   config: FlowConfig | undefined;
   secrets: Promise<OpenedSecrets> | undefined;
   looping: boolean;
@@ -126,6 +126,8 @@ export class FlowExecutor extends DurableObject<Env> {
   private forwarder: ViewerForwarder | undefined;
   /** Shards other than 0: whether shard 0 has flow viewers to forward events to. */
   private forwardToViewers = true;
+  /** Counts shard 0's "a viewer joined": a "nobody got it" answer sent before the last join must not switch forwarding off. */
+  private viewerJoins = 0;
   /**
    * How many viewer sockets this object holds, counted again after any
    * change (undefined): most commits have no viewer to tell, and asking the
@@ -229,13 +231,15 @@ export class FlowExecutor extends DurableObject<Env> {
    * at that step boundary. A finished run is left as it is.
    */
   async cancelRun(tenantId: string, runId: string): Promise<Run | null> {
-    const run = this.find(tenantId, runId);
+    // Marked before an orphaned run is driven again, so its interrupted step is not started once more.
+    const run = this.find(tenantId, runId, { drive: false });
     if (!run) return null;
     const transition = machine.cancel(run.run, this.machine, Date.now());
     if (transition) {
       this.commit(run, transition);
       run.abort.abort();
     }
+    if (!isFinal(run.run.state.status)) void this.drive(run);
     return this.view(run);
   }
 
@@ -246,7 +250,8 @@ export class FlowExecutor extends DurableObject<Env> {
 
   /**
    * The flow, its secrets or its variables changed: forget the cached
-   * configuration and key (runs already started keep what they pinned).
+   * configuration and key (runs already started keep their version and
+   * variables; those still driven here, the secrets they opened).
    * Deleted: runs in flight lose their secrets too, so none is sent after its
    * key was shredded (a step that needs one fails).
    */
@@ -266,6 +271,7 @@ export class FlowExecutor extends DurableObject<Env> {
 
   /** Shards other than 0: shard 0 has flow viewers again, so forward events to it. */
   async flowViewersJoined(): Promise<void> {
+    this.viewerJoins++;
     this.forwardToViewers = true;
   }
 
@@ -310,7 +316,7 @@ export class FlowExecutor extends DurableObject<Env> {
    * restart, or a finished one) is read from storage, and a run that is not
    * finished is picked up again: whoever touches an orphaned run revives it.
    */
-  private find(tenantId: string, runId: string): ActiveRun | null {
+  private find(tenantId: string, runId: string, options = { drive: true }): ActiveRun | null {
     const active = this.active.get(runId);
     if (active) return active.init.tenantId === tenantId ? active : null;
     if (!this.learn(runId)) return null;
@@ -319,7 +325,7 @@ export class FlowExecutor extends DurableObject<Env> {
     const run = this.revive(stored);
     if (!isFinal(stored.state.status)) {
       this.active.set(runId, run);
-      void this.drive(run);
+      if (options.drive) void this.drive(run);
     }
     return run;
   }
@@ -339,7 +345,7 @@ export class FlowExecutor extends DurableObject<Env> {
         const now = Date.now();
         const action = machine.nextAction(run.run, now);
         if (action.type === 'none') return;
-        if (action.type === 'sleep') return this.ensureAlarm(action.until);
+        if (action.type === 'sleep') return this.sleep(run, action.until);
         if (action.type === 'begin') this.commit(run, machine.begin(run.run, this.machine, now));
         else if (action.type === 'wake') this.commit(run, machine.wake(run.run, this.machine, now));
         else if (action.type === 'finish') this.commit(run, machine.finish(run.run, this.machine, now, action.status));
@@ -352,6 +358,15 @@ export class FlowExecutor extends DurableObject<Env> {
     }
   }
 
+  /**
+   * A waiting run holds nothing in memory (unless a caller waits for its
+   * end): the alarm reads it back when its time comes.
+   */
+  private sleep(run: ActiveRun, until: number): void {
+    this.ensureAlarm(until);
+    if (run.waiters.size === 0) this.active.delete(run.init.runId);
+  }
+
   private async runStep(run: ActiveRun): Promise<void> {
     this.commit(run, machine.startStep(run.run, this.machine, Date.now()));
     if (run.run.state.status !== 'running') return; // gave up on a step that kept killing its object
@@ -361,10 +376,14 @@ export class FlowExecutor extends DurableObject<Env> {
 
     let secrets: OpenedSecrets;
     try {
-      secrets = await this.secretsOf(run);
+      const opening = this.secretsOf(run);
+      secrets = await opening;
+      // Dropped while they were being opened: the flow was deleted, its key shredded.
+      if (run.secrets !== opening) throw new Error('the flow no longer exists');
     } catch (err) {
       return this.settle(run, { kind: 'failed', error: `cannot open the flow's secrets: ${errorMessage(err)}`, output: null });
     }
+    if (run.run.state.cancelRequested) return this.settle(run, { kind: 'failed', error: 'cancelled', output: null });
     let outcome: machine.StepOutcome;
     try {
       const used = new Set<string>();
@@ -455,7 +474,6 @@ export class FlowExecutor extends DurableObject<Env> {
   }
 
   private stepContext(run: ActiveRun, secrets: OpenedSecrets, used: ReadonlySet<string>): StepContext {
-    if (run.abort.signal.aborted) run.abort = new AbortController();
     return {
       env: this.env,
       tenantId: run.init.tenantId,
@@ -618,8 +636,9 @@ export class FlowExecutor extends DurableObject<Env> {
     // One stub for the instance's life: calls through one stub arrive in order.
     const host = executorStub(this.env, this.flowId!, 0);
     this.forwarder ??= new ViewerForwarder(async (frames) => {
+      const joins = this.viewerJoins;
       const delivered = await host.publish(frames);
-      if (delivered === 0) this.forwardToViewers = false; // until shard 0 says a viewer joined
+      if (delivered === 0 && joins === this.viewerJoins) this.forwardToViewers = false; // until shard 0 says a viewer joined
     });
     return this.forwarder;
   }

@@ -70,7 +70,8 @@ export function pickShard(env: Pick<Env, 'EXECUTOR_SHARDS'>, dedupeKey?: string)
 /**
  * Tells every executor of a flow that the flow, its secrets or its variables
  * changed (or that it was deleted): they drop what they cached, keys
- * included. Routes await it before answering, so a run triggered after the
+ * included. (A shard above a lowered `EXECUTOR_SHARDS` starts no new runs,
+ * and its runs in flight keep what they pinned; a delete reaches it too.) Routes await it before answering, so a run triggered after the
  * answer sees the change.
  */
 export async function flowChanged(
@@ -79,7 +80,9 @@ export async function flowChanged(
   change: 'changed' | 'deleted' = 'changed',
 ): Promise<void> {
   if (!isFlowId(flowId)) return;
-  const shards = Array.from({ length: shardCount(env) }, (_, shard) => executorStub(env, flowId, shard));
+  // A delete reaches every shard there could be, in case the count was higher once: no shard keeps the key.
+  const count = change === 'deleted' ? MAX_SHARDS : shardCount(env);
+  const shards = Array.from({ length: count }, (_, shard) => executorStub(env, flowId, shard));
   await Promise.all(shards.map((executor) => executor.invalidate(change === 'deleted')));
 }
 

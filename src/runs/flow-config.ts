@@ -54,11 +54,14 @@ export async function loadFlowConfig(env: Env, tenantId: string, flowId: string)
 /**
  * The executor's cache of its flow's configuration. A flow belongs to one
  * tenant for life: once a load has found it, requests in any other tenant
- * get null without touching D1. A load that finds nothing is not cached.
+ * get null without touching D1. A load that finds nothing is not cached. A
+ * load overtaken by an invalidation is done again, so nothing read before a
+ * write (a deleted flow's key, say) is handed out after it.
  */
 export class FlowConfigCache {
   private owner: string | undefined;
   private current: { tenantId: string; loadedAt: number; config: Promise<FlowConfig | null> } | undefined;
+  private generation = 0;
 
   constructor(
     private readonly load: (tenantId: string) => Promise<FlowConfig | null>,
@@ -69,7 +72,7 @@ export class FlowConfigCache {
     if (this.owner !== undefined && this.owner !== tenantId) return Promise.resolve(null);
     const current = this.current;
     if (current && current.tenantId === tenantId && now - current.loadedAt < this.maxAgeMs) return current.config;
-    const config = this.load(tenantId);
+    const config = this.loadCurrent(tenantId);
     const entry = { tenantId, loadedAt: now, config };
     this.current = entry;
     const forget = () => {
@@ -79,6 +82,14 @@ export class FlowConfigCache {
     return config;
   }
 
+  private async loadCurrent(tenantId: string): Promise<FlowConfig | null> {
+    for (;;) {
+      const generation = this.generation;
+      const config = await this.load(tenantId);
+      if (generation === this.generation) return config;
+    }
+  }
+
   /** The cached configuration, if it is loaded (for housekeeping that must not load it). */
   async peek(): Promise<FlowConfig | null> {
     return (await this.current?.config.catch(() => null)) ?? null;
@@ -86,6 +97,7 @@ export class FlowConfigCache {
 
   /** Drops the configuration and its key: the next run reads the flow again. */
   invalidate(): void {
+    this.generation++;
     this.current = undefined;
   }
 }

@@ -178,7 +178,8 @@ export function logLine(run: RunSnapshot, now: number, level: LogLevel, message:
  * The running step ended. Succeeded: its output is kept, the cursor moves
  * along the branch taken, and blocks reachable only through the branch not
  * taken are skipped. Failed: the run fails (or ends cancelled, when a cancel
- * interrupted the step). Sleeping: the run waits until `until`.
+ * interrupted the step). Sleeping: the run waits until `until`, unless a
+ * cancel came meanwhile: then it ends cancelled at once.
  */
 export function settleStep(run: RunSnapshot, config: MachineConfig, now: number, outcome: StepOutcome): Transition {
   const blockId = run.state.cursor!;
@@ -192,6 +193,11 @@ export function settleStep(run: RunSnapshot, config: MachineConfig, now: number,
       break;
     }
     case 'sleeping':
+      if (run.state.cancelRequested) {
+        draft.failStep(blockId, 'cancelled', outcome.output);
+        draft.finish(config, 'cancelled', null);
+        break;
+      }
       draft.setStep(blockId, { output: outcome.output });
       draft.state.status = 'waiting';
       draft.state.wakeAt = outcome.until;
@@ -236,7 +242,7 @@ export function finish(
  */
 export function cancel(run: RunSnapshot, config: MachineConfig, now: number): Transition | null {
   const { state } = run;
-  if (isFinal(state.status) || state.cancelRequested) return null;
+  if (isFinal(state.status) || (state.cancelRequested && state.status !== 'waiting')) return null;
   const draft = new Draft(run, now);
   if (state.status === 'waiting' && state.cursor) {
     draft.failStep(state.cursor, 'cancelled');
@@ -296,6 +302,9 @@ class Draft {
   }
 
   finish(config: MachineConfig, status: 'succeeded' | 'failed' | 'cancelled', error: string | null): void {
+    // A step left running by an executor that died is not running any more once the run is cancelled.
+    const cursor = this.state.cursor;
+    if (status === 'cancelled' && cursor && this.step(cursor).status === 'running') this.failStep(cursor, 'cancelled');
     for (const block of this.run.blocks) this.skip(block.id);
     Object.assign(this.state, { status, error, finishedAt: this.iso, wakeAt: this.now + config.retentionMs });
     this.emit({ type: 'run', status, ...(error ? { error } : {}) });
