@@ -184,13 +184,11 @@ export class ExecutorStore {
    * the events as stored JSON.
    */
   saveTransition(runId: string, transition: Transition, previous: RunState): string[] {
-    const { state } = transition;
-    const columns = stateColumns(state);
-    if (columns.some((value, i) => value !== stateColumns(previous)[i])) {
+    if (!sameStoredState(previous, transition.state)) {
       this.sql.exec(
         `UPDATE runs SET status = ?, cursor = ?, started_at = ?, finished_at = ?, error = ?, wake_at = ?,
            cancel_requested = ? WHERE id = ?`,
-        ...columns,
+        ...stateColumns(transition.state),
         runId,
       );
     }
@@ -348,6 +346,12 @@ export class ExecutorStore {
       }
     });
   }
+}
+
+/** Whether two states store the same run row (they may differ in `lastSeq`, which is not stored). */
+export function sameStoredState(a: RunState, b: RunState): boolean {
+  const x = stateColumns(a);
+  return stateColumns(b).every((value, i) => value === x[i]);
 }
 
 /** The run's state as stored; `lastSeq` is not among it (it is the run's highest event seq). */

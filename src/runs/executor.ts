@@ -32,7 +32,7 @@ import { referencedSecrets, render, type TemplateContext } from '../flows/templa
 import { ViewerForwarder } from '../live/viewer-forwarder';
 import { ackOf, MAX_UNACKED, sendFrames, type ViewerState } from '../live/viewers';
 import { newId } from '../lib/ids';
-import { ExecutorStore, type OutboxEntry, type RunInit, type StoredRun } from './executor-store';
+import { ExecutorStore, sameStoredState, type OutboxEntry, type RunInit, type StoredRun } from './executor-store';
 import { executorStub, shardCount } from './executors';
 import { FlowConfigCache, loadFlowConfig, type FlowConfig } from './flow-config';
 import { retentionMs } from './retention';
@@ -411,11 +411,14 @@ export class FlowExecutor extends DurableObject<Env> {
   private commit(run: ActiveRun, transition: machine.Transition): void {
     const runId = run.init.runId;
     const statusChanged = transition.state.status !== run.run.state.status;
-    const frames = this.store.transaction(() => {
+    const write = () => {
       const written = this.store.saveTransition(runId, transition, run.run.state);
       if (statusChanged) this.store.markIndexDirty(runId);
       return written;
-    });
+    };
+    // A transition that only records an event (a log line) is one statement, atomic by itself.
+    const oneStatement = transition.steps.size === 0 && transition.events.length <= 1 && sameStoredState(run.run.state, transition.state);
+    const frames = oneStatement ? write() : this.store.transaction(write);
     this.applied(run, transition, frames, statusChanged);
   }
 
