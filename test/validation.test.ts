@@ -305,6 +305,7 @@ describe('other routes', () => {
         '/v1/audit',
         '/v1/flows/{flowId}/secrets/{name}',
         '/v1/flows/{flowId}/runs',
+        '/v1/runs',
         '/v1/runs/{runId}/logs',
         '/v1/live-tickets',
         '/v1/hooks/{hookId}',
@@ -313,6 +314,9 @@ describe('other routes', () => {
       ]),
     );
     expect(res.body.paths['/v1/flows'].post.responses['422']).toBeDefined();
+    expect(res.body.paths['/v1/runs'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['limit', 'cursor', 'status', 'flowId']),
+    );
     expect(res.body.components.schemas.Error).toBeDefined();
     const text = JSON.stringify(res.body);
     expect(text).not.toContain(env.MASTER_KEY!);
