@@ -171,20 +171,6 @@ export async function deleteFlow(scope: TenantScope, flowId: string): Promise<bo
   return deleted.length > 0;
 }
 
-/** A pinned version of a flow, for a run. */
-export async function getFlowVersion(
-  scope: TenantScope,
-  flowId: string,
-  version: number,
-): Promise<FlowDefinition | undefined> {
-  const row = await scope.db
-    .select()
-    .from(flowVersions)
-    .where(owned(flowVersions, scope, and(eq(flowVersions.flowId, flowId), eq(flowVersions.version, version))))
-    .get();
-  return row ? { name: row.name, trigger: row.trigger as Trigger, blocks: row.blocks as Block[] } : undefined;
-}
-
 export const flowTarget = (flowId: string): string => `flows/${flowId}`;
 
 /** Hook ids are 192 random bits: unguessable, unlike the time-ordered resource ids. */

@@ -33,12 +33,6 @@ export function variableValuesQuery(scope: TenantScope, flowId: string) {
 export const toVariableValues = (rows: Array<{ name: string; value: string }>): Record<string, string> =>
   Object.fromEntries(rows.map((row) => [row.name, row.value]));
 
-/** All of a flow's variables as name → value, for a run. */
-export async function variableValues(scope: TenantScope, flowId: string): Promise<Record<string, string>> {
-  return toVariableValues(await variableValuesQuery(scope, flowId));
-}
-
-
 export async function putVariable(
   scope: TenantScope,
   flowId: string,
