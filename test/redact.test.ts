@@ -429,3 +429,28 @@ describe('large inputs', () => {
     expect(m.secretsIn(`${secrets[19]} ${base64(secrets[0]!)}`)).toEqual(['S0', 'S19']);
   });
 });
+
+describe('trimPartial: text cut at a limit shows no start of a secret at its edge', () => {
+  const secret = 'tok-9f8e7d6c5b4a3';
+  const masker = createMasker(new Map([['k', secret]]));
+
+  it('drops a tail that starts the secret, or one of its encodings, and nothing else', () => {
+    for (let length = 1; length < secret.length; length++) {
+      expect(masker.trimPartial(`before ${secret.slice(0, length)}`)).toBe('before ');
+    }
+    const base64 = btoa(secret);
+    expect(masker.trimPartial(`x ${base64.slice(0, 10)}`)).toBe('x ');
+    expect(masker.trimPartial('plain words, nothing here.')).toBe('plain words, nothing here.');
+    expect(masker.trimPartial('a cut at the letter t')).toBe('a cut at the letter '); // even one character that starts the secret goes
+    expect(masker.trimPartial(masker.mask(`a ${secret} b`))).toBe('a *** b');
+    expect(EMPTY_MASKER.trimPartial('tok-9f8')).toBe('tok-9f8');
+  });
+
+  it('stays linear for a 64 KiB secret', () => {
+    const long = 'L'.repeat(64 * 1024 - 1) + 'z';
+    const big = createMasker(new Map([['big', long]]));
+    const started = performance.now();
+    expect(big.trimPartial(`head ${long.slice(0, 60_000)}`)).toBe('head ');
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});

@@ -5,6 +5,7 @@
  */
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createMasker } from '../src/crypto/redact';
 import { callJson, createFlow, flowBody, token } from './helpers/api';
 import { fakeUrl, received, runBlocks, setSecret, stepOf, uniquePath } from './helpers/runs';
 
@@ -127,6 +128,26 @@ describe('the masker against the forms a secret takes on the way', () => {
     expect(output.body.length).toBeLessThanOrEqual(cut);
     expect(output.body.slice(cut - 5, cut - 2)).toBe('***');
     expect(output.body).not.toContain(SECRET.slice(0, 5));
+  });
+
+  it('keeps no part of a secret at the cut when masking earlier copies pulled a copy split by the read limit into the kept text', async () => {
+    // The outside host echoes the secret 200 times after a filler sized so that the read limit splits the
+    // last copy: masking the 199 whole copies shortens the text, so the split copy's first characters
+    // would land inside the kept 256 KiB.
+    const copies = 200;
+    const readLimit = 256 * 1024 + 3 * createMasker(new Map([['k', SECRET]])).longest;
+    const kept = SECRET.length - 1;
+    const filler = readLimit - (copies - 1) * SECRET.length - kept;
+    const { run } = await runBlocks(
+      tok,
+      [{ id: 'send', type: 'http_request', params: { method: 'GET', url: fakeUrl(`/pad/${filler}`), headers: { 'X-Token': '{{SECRETS.k}}'.repeat(copies) } } }],
+      {},
+      (flowId) => setSecret(tok, flowId, 'k', SECRET),
+    );
+    const body = stepOf(run, 'send').output.body as string;
+    expect(stepOf(run, 'send').output.truncated).toBe(true);
+    for (let length = 1; length < SECRET.length; length++) expect(body.endsWith(SECRET.slice(0, length)), `ends with ${length} characters`).toBe(false);
+    expect(body).not.toContain(SECRET.slice(0, 6));
   });
 
   it('masks the URL parser\'s own encodings of a secret and a secret echoed back as a JSON number', async () => {

@@ -154,7 +154,9 @@ function redirected(previous: OutgoingRequest, status: number, url: URL, context
  * The step output: status, headers and the body (JSON parsed when it is
  * JSON), capped at 256 KiB. A body over the cap is masked before it is cut,
  * reading far enough past the cap (the masker's longest form) that a secret
- * straddling the cut is masked whole rather than left as a readable prefix.
+ * straddling the cut is masked whole; and since masking shortens the text, a
+ * copy split by the read limit can end up inside the kept part: every cut
+ * drops any tail that starts a secret form.
  */
 async function readResponse(response: Response, masker: Masker): Promise<Record<string, unknown>> {
   const headers: Record<string, string> = {};
@@ -172,8 +174,8 @@ async function readResponse(response: Response, masker: Masker): Promise<Record<
       }
     }
   } else {
-    const masked = new TextEncoder().encode(masker.mask(text));
-    body = new TextDecoder().decode(masked.subarray(0, MAX_RESPONSE_BODY_BYTES)).replace(/\uFFFD$/, '');
+    const masked = new TextEncoder().encode(masker.trimPartial(masker.mask(text)));
+    body = masker.trimPartial(new TextDecoder().decode(masked.subarray(0, MAX_RESPONSE_BODY_BYTES)).replace(/\uFFFD$/, ''));
     output.truncated = true;
   }
   output.body = body;

@@ -42,6 +42,12 @@ export interface Masker {
    * which hosts a secret may be sent to). Sorted, unique.
    */
   secretsIn(text: string): string[];
+  /**
+   * `text` less its longest tail that is the start of a form (what a cut at
+   * a limit leaves of a split secret), so that text cut anywhere shows no
+   * part of a secret at its edge. Apply after `mask`.
+   */
+  trimPartial(text: string): string;
   /** True when the masker has no secrets (mask is then the identity). */
   readonly isEmpty: boolean;
   /** Length of the longest form it masks (0 when empty): text cut shorter than this could hide a partial secret. */
@@ -55,6 +61,7 @@ export const EMPTY_MASKER: Masker = Object.freeze({
   mask: (text: string) => text,
   maskValue: <T>(value: T) => value,
   secretsIn: () => [],
+  trimPartial: (text: string) => text,
 });
 
 /**
@@ -90,7 +97,33 @@ export function createMasker(secrets: ReadonlyMap<string, string>): Masker {
       for (const p of long) if (text.includes(p.form)) owners.add(p.owner);
       return [...owners].map((owner) => names[owner]!).sort();
     },
+    trimPartial: (text) => {
+      let split = 0;
+      for (const { form } of patterns) split = Math.max(split, startOfFormAtEnd(text, form));
+      return split === 0 ? text : text.slice(0, text.length - split);
+    },
   };
+}
+
+/**
+ * The length of the longest tail of `text` that is a proper prefix of
+ * `form`: Knuth–Morris–Pratt over the last `form.length - 1` characters, so
+ * linear in the form's length whatever the text's.
+ */
+function startOfFormAtEnd(text: string, form: string): number {
+  const failure = new Uint32Array(form.length);
+  for (let i = 1, k = 0; i < form.length; i++) {
+    while (k > 0 && form[i] !== form[k]) k = failure[k - 1]!;
+    if (form[i] === form[k]) k++;
+    failure[i] = k;
+  }
+  let matched = 0;
+  for (let i = Math.max(0, text.length - form.length + 1); i < text.length; i++) {
+    while (matched > 0 && text[i] !== form[matched]) matched = failure[matched - 1]!;
+    if (text[i] === form[matched]) matched++;
+    if (matched === form.length) matched = failure[matched - 1]!; // a whole form: masked already, not a split one
+  }
+  return matched;
 }
 
 /** No host name is longer: longer values need no host form. */

@@ -24,6 +24,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { BLOCKS } from '../blocks/registry';
 import { StepError, type BlockSpec, type StepContext } from '../blocks/types';
+import type { Masker } from '../crypto/redact';
 import type { OpenedSecrets } from '../crypto/vault';
 import { writeRunIndex, type RunIndexEntry } from '../db/runs';
 import type { Env } from '../env';
@@ -396,7 +397,7 @@ export class FlowExecutor extends DurableObject<Env> {
     } catch (err) {
       outcome = { kind: 'failed', error: errorMessage(err), output: secrets.masker.maskValue(err instanceof StepError ? err.output : null) };
     }
-    if (outcome.kind === 'failed') outcome.error = truncate(secrets.masker.mask(outcome.error), MAX_ERROR_CHARS);
+    if (outcome.kind === 'failed') outcome.error = truncate(secrets.masker, secrets.masker.mask(outcome.error), MAX_ERROR_CHARS);
     this.settle(run, outcome);
   }
 
@@ -486,7 +487,7 @@ export class FlowExecutor extends DurableObject<Env> {
       allowPrivateNetwork: this.env.ALLOW_PRIVATE_EGRESS === 'true',
       secrets: { used, allowedHosts: secrets.allowedHosts, masker: secrets.masker },
       log: (level: LogLevel, message: string) => {
-        const masked = truncate(secrets.masker.mask(message), MAX_MESSAGE_CHARS);
+        const masked = truncate(secrets.masker, secrets.masker.mask(message), MAX_MESSAGE_CHARS);
         this.commit(run, machine.logLine(run.run, Date.now(), level, masked));
       },
       retrying: (attempt: number, reason: string, delayMs: number) => {
@@ -739,4 +740,6 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-const truncate = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}…` : text);
+/** Masked text cut at `max` characters, leaving no start of a secret at the cut. */
+const truncate = (masker: Masker, text: string, max: number): string =>
+  text.length > max ? `${masker.trimPartial(text.slice(0, max))}…` : text;
