@@ -230,6 +230,26 @@ describe('webhooks', () => {
     expect(stepOf(run.body, 'say').output.message).toBe('x=42 q=search h=hello');
   });
 
+  it('never hand the flow a credential header: authorization, cookies, signatures, anything named like a token, secret, key or auth', async () => {
+    const flow = await hookFlow();
+    const credentials = {
+      'x-api-key': 'k-1',
+      'x-auth-token': 't-1',
+      'x-client-secret': 's-1',
+      'x-hub-signature-256': 'sha256=00',
+      'webhook-signature': 'v1,abc',
+      'proxy-authorization': 'Basic eA==',
+      'x-authorization-context': 'a-1',
+      cookie: 'session=abc',
+    };
+    const res = await callJson('POST', flow.hookUrl, { body: {}, headers: { ...credentials, 'x-custom': 'kept', 'webhook-id': 'msg_1' } });
+    const run = await until(() => callJson('GET', `/v1/runs/${res.body.runId}`, { token: acme }), (r) => r.body.status === 'succeeded');
+    const headers = run.body.trigger.headers as Record<string, string>;
+    for (const name of Object.keys(credentials)) expect(headers[name], name).toBeUndefined();
+    expect(headers['x-custom']).toBe('kept');
+    expect(headers['webhook-id']).toBe('msg_1');
+  });
+
   it('keep a non-JSON body as text; malformed JSON is 400; over 1 MiB is 413', async () => {
     const flow = await hookFlow();
     const text = await callJson('POST', flow.hookUrl, { rawBody: 'plain words', headers: { 'content-type': 'text/plain' } });

@@ -13,8 +13,12 @@ import { startRun } from '../runs/start';
 import { forgetHook, hookTarget } from '../triggers/hook-flows';
 import { FlowSchema } from './flows';
 
-/** Headers a flow never sees: credentials of whoever called the hook. */
-const HIDDEN_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+/**
+ * Headers a flow never sees: credentials of whoever called the hook
+ * (authorization, cookies, signatures, and anything named like a token,
+ * secret, key or auth).
+ */
+const isCredentialHeader = (name: string): boolean => name === 'cookie' || /token|secret|key|signature|auth/.test(name);
 
 const HookParam = z.object({ hookId: z.string().max(100).openapi({ param: { in: 'path' } }) });
 
@@ -24,7 +28,7 @@ const trigger = createRoute({
   tags: ['Webhooks'],
   summary: "Start a run of the webhook's flow (no JWT: the hook id is the secret)",
   description:
-    'The run\'s trigger is `{ body, headers, query }`: the body parsed when it is JSON (text otherwise, up to 1 MiB), headers without authorization and cookies. Rate limited per hook.',
+    'The run\'s trigger is `{ body, headers, query }`: the body parsed when it is JSON (text otherwise, up to 1 MiB), headers without credentials (authorization, cookies, signatures, and any header named like a token, secret, key or auth). Rate limited per hook.',
   request: { params: HookParam },
   responses: {
     202: jsonContent(z.object({ runId: z.string() }), 'Run started'),
@@ -70,7 +74,7 @@ export const hookRoutes = newRouter()
     }
     const headers: Record<string, string> = {};
     c.req.raw.headers.forEach((value, name) => {
-      if (!HIDDEN_HEADERS.has(name)) headers[name] = value;
+      if (!isCredentialHeader(name)) headers[name] = value;
     });
     const query = Object.fromEntries(new URL(c.req.url).searchParams);
 
