@@ -105,6 +105,8 @@ describe('secrets API', () => {
       ['has-dash', { value: 'long-enough' }, 'name'],
       ['x'.repeat(65), { value: 'long-enough' }, 'name'],
       ['ok', { value: 'abc' }, 'value'],
+      ['ok', { value: 'abcdefg' }, 'value'],
+      ['ok', { value: 'é'.repeat(3) }, 'value'],
       ['ok', { value: 'x'.repeat(64 * 1024 + 1) }, 'value'],
       ['ok', { value: 42 }, 'value'],
       ['ok', {}, 'value'],
@@ -117,9 +119,10 @@ describe('secrets API', () => {
       expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
     }
     expect((await put('exactly_64k', { value: 'x'.repeat(64 * 1024) })).status).toBe(201);
-    expect((await put('four', { value: 'abcd' })).status).toBe(201);
+    expect((await put('eight', { value: 'abcdefgh' })).status).toBe(201);
+    expect((await put('four_multibyte', { value: 'éééé' })).status).toBe(201); // 8 bytes in UTF-8
 
-    for (let i = 0; i < 98; i++) expect((await put(`s${i}`, { value: 'long-enough' })).status).toBe(201);
+    for (let i = 0; i < 97; i++) expect((await put(`s${i}`, { value: 'long-enough' })).status).toBe(201);
     const over = await put('one_too_many', { value: 'long-enough' });
     expect(over.status).toBe(422);
     expect(over.body.error.details[0]).toMatchObject({ path: 'name', message: expect.stringMatching(/100/) });

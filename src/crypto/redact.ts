@@ -10,7 +10,7 @@
 /** What every occurrence of a secret is replaced by. */
 export const MASK = '***';
 
-/** Secret values shorter than this are refused at write time; `createMasker` ignores them. */
+/** Secret values shorter than this are never masked (new values must be 8 bytes; see routes/secrets.ts). */
 export const MIN_SECRET_LENGTH = 4;
 
 /** Shorter base64 cores of an embedded secret would match ordinary text by chance. */

@@ -1,6 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sealForFlow } from '../crypto/vault';
-import { MIN_SECRET_LENGTH } from '../crypto/redact';
 import { requireFlow } from '../db/flows';
 import { deleteSecret, listSecrets, MAX_SECRETS_PER_FLOW, putSecret } from '../db/secrets';
 import { secrets } from '../db/schema';
@@ -14,6 +13,12 @@ import { flowChanged } from '../runs/executors';
 import { bearerSecurity, FlowIdParam, FlowNameParams, jsonBody, jsonContent, standardErrors } from '../http/schemas';
 
 const MAX_SECRET_BYTES = 64 * 1024;
+/**
+ * Masking replaces exactly the secret, so whoever can log a guess next to it
+ * learns whether the guess was right: a short value can be enumerated. New
+ * values are at least 8 bytes (values stored before, down to 4, still work).
+ */
+const MIN_SECRET_BYTES = 8;
 /** A hostname (optionally `*.` for any subdomain), lower case, optional port. */
 const HOST = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:\d{1,5})?$/;
 
@@ -23,8 +28,8 @@ const SecretInputSchema = z
   .object({
     value: z
       .string()
-      .refine((v) => v.length >= MIN_SECRET_LENGTH && byteLength(v) >= MIN_SECRET_LENGTH, {
-        message: `at least ${MIN_SECRET_LENGTH} characters (shorter values cannot be masked safely)`,
+      .refine((v) => byteLength(v) >= MIN_SECRET_BYTES, {
+        message: `at least ${MIN_SECRET_BYTES} bytes (a shorter value could be guessed through its masking)`,
       })
       .refine((v) => byteLength(v) <= MAX_SECRET_BYTES, { message: `at most ${MAX_SECRET_BYTES} bytes` })
       .openapi({ description: 'Write-only: never returned', format: 'password' }),

@@ -32,7 +32,7 @@ export function secretsPanel(flowId, { referenced = [] } = {}) {
     h('input', { id: `secret-name-${flowId}`, name: 'name', required: true, pattern: NAME_PATTERN, maxlength: '64', autocomplete: 'off', spellcheck: 'false', placeholder: 'postmark_api_key', 'data-testid': 'secret-name' })
   );
   const valueInput = /** @type {HTMLInputElement} */ (
-    h('input', { id: `secret-value-${flowId}`, name: 'value', type: 'password', required: true, minlength: '4', autocomplete: 'new-password', spellcheck: 'false', 'data-testid': 'secret-value', 'aria-describedby': `secret-value-help-${flowId}` })
+    h('input', { id: `secret-value-${flowId}`, name: 'value', type: 'password', required: true, minlength: '8', autocomplete: 'new-password', spellcheck: 'false', 'data-testid': 'secret-value', 'aria-describedby': `secret-value-help-${flowId}` })
   );
   const hostsInput = /** @type {HTMLInputElement} */ (
     h('input', { id: `secret-hosts-${flowId}`, name: 'allowedHosts', autocomplete: 'off', spellcheck: 'false', placeholder: 'api.postmarkapp.com', 'data-testid': 'secret-hosts', 'aria-describedby': `secret-hosts-help-${flowId}` })
