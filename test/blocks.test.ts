@@ -101,10 +101,13 @@ describe('egress rules', () => {
       '127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '0.0.0.0', '100.64.0.1', '198.18.0.1', '192.0.0.8',
       'localhost', 'db.internal', '[::1]', '[::]', '[fd00::1]', '[fe80::1]', '[fec0::1]', '[::ffff:127.0.0.1]',
       '[::7f00:1]', '[::ffff:0:7f00:1]', '[64:ff9b::a9fe:a9fe]',
+      // Single-label names (a cluster's own hosts), 6to4 carrying a private IPv4, documentation ranges.
+      'vm', 'runsc', 'metadata', '[2002:c0a8:101::1]', '[2002:7f00:1::]', '[2002:a9fe:a9fe::]',
+      '192.0.2.10', '198.51.100.7', '203.0.113.9',
     ]) {
       expect(isPrivateHost(new URL(`http://${host}/`).hostname), host).toBe(true);
     }
-    for (const host of ['api.postmarkapp.com', '8.8.8.8', '172.32.0.1', '[2606:4700::1111]', '[::ffff:8.8.8.8]', '[64:ff9b::808:808]']) {
+    for (const host of ['api.postmarkapp.com', '8.8.8.8', '172.32.0.1', '[2606:4700::1111]', '[::ffff:8.8.8.8]', '[64:ff9b::808:808]', '[2002:808:808::1]', '203.0.114.1']) {
       expect(isPrivateHost(new URL(`http://${host}/`).hostname), host).toBe(false);
     }
     // Numeric and hex forms are normalised by the URL parser first.

@@ -7,15 +7,18 @@
 const PRIVATE_NAMES = /(^|\.)(localhost|local|internal|intranet|lan|home\.arpa)$/;
 
 /**
- * True for loopback, private, link-local, CGNAT, benchmarking, reserved and
- * unspecified addresses (IPv4, and IPv6 including forms that embed an IPv4
- * address) and for local names. A public name that resolves to a private
+ * True for loopback, private, link-local, CGNAT, benchmarking, documentation,
+ * reserved and unspecified addresses (IPv4, and IPv6 including forms that
+ * embed an IPv4 address: mapped, compatible, NAT64, 6to4), for local names,
+ * and for single-label names (no dot: a network's own hosts, never a public
+ * name). A public name that resolves to a private
  * address cannot be caught by its name; Workers cannot reach private
  * networks anyway, so this is a second line.
  */
 export function isPrivateHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
   if (PRIVATE_NAMES.test(host)) return true;
+  if (!host.includes('.') && !host.includes(':')) return true;
   const v4 = parseIPv4(host);
   if (v4) return isPrivateIPv4(v4);
   const v6 = host.includes(':') ? parseIPv6(host) : null;
@@ -31,8 +34,10 @@ function isPrivateIPv4([a, b, c]: number[]): boolean {
     (a === 169 && b === 254) ||
     (a === 172 && b! >= 16 && b! <= 31) ||
     (a === 192 && b === 168) ||
-    (a === 192 && b === 0 && c === 0) ||
+    (a === 192 && b === 0 && (c === 0 || c === 2)) ||
     (a === 198 && (b === 18 || b === 19)) ||
+    (a === 198 && b === 51 && c === 100) ||
+    (a === 203 && b === 0 && c === 113) ||
     a! >= 224
   );
 }
@@ -45,6 +50,7 @@ function isPrivateIPv6(words: number[]): boolean {
   if (zeroUpTo(5) && w5 === 0xffff) return isPrivateIPv4(embedded); // ::ffff:a.b.c.d (mapped)
   if (zeroUpTo(4) && w4 === 0xffff && w5 === 0) return isPrivateIPv4(embedded); // ::ffff:0:a.b.c.d (translated)
   if (w0 === 0x64 && w1 === 0xff9b && w2 === 0 && w3 === 0 && w4 === 0 && w5 === 0) return isPrivateIPv4(embedded); // NAT64
+  if (w0 === 0x2002) return isPrivateIPv4([w1 >> 8, w1 & 0xff, w2 >> 8, w2 & 0xff]); // 6to4
   return (w0 & 0xfe00) === 0xfc00 || (w0 & 0xffc0) === 0xfe80 || (w0 & 0xffc0) === 0xfec0; // ULA, link-local, site-local
 }
 
