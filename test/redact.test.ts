@@ -454,3 +454,30 @@ describe('trimPartial: text cut at a limit shows no start of a secret at its edg
     expect(performance.now() - started).toBeLessThan(2000);
   });
 });
+
+describe('forms an outside API may echo back (issue 15, finding 2)', () => {
+  const secret = 'zq9+xy/Pk2é+Lm8';
+  const masker = createMasker(new Map([['k', secret]]));
+  const utf8 = new TextEncoder().encode(secret);
+  const hex = [...utf8].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+  it.each([
+    ['form-decoded (a + read as a space)', secret.replace(/\+/g, ' ')],
+    ['upper-case', secret.toUpperCase()],
+    ['hex, lower case', hex],
+    ['hex, upper case', hex.toUpperCase()],
+    ['UTF-8 read as Latin-1', String.fromCharCode(...utf8)],
+    ['form-decoded, then JSON-escaped', JSON.stringify(secret.replace(/\+/g, ' ')).slice(1, -1)],
+  ])('masks the %s form', (_name, form) => {
+    expect(masker.mask(`before ${form} after`)).toBe('before *** after');
+  });
+});
+
+describe('a 64 KiB secret with all its forms', () => {
+  it('builds a masker and masks its hex form', () => {
+    const value = 'é'.repeat(32 * 1024); // 64 KiB in UTF-8
+    const big = createMasker(new Map([['big', value]]));
+    const hex = 'c3a9'.repeat(32 * 1024);
+    expect(big.mask(`x ${hex} y`)).toBe('x *** y');
+  });
+});

@@ -164,13 +164,15 @@ interface Pattern {
 }
 
 /**
- * Every distinct string that betrays `value`: the value and its base64 forms,
- * each carried raw, JSON-escaped or percent-encoded (base64 too may travel in
- * a query string or as PHP-style JSON with `\/`).
+ * Every distinct string that betrays `value`: the value as an outside API
+ * may echo it back (its case changed, form-decoded, its bytes in hex or read
+ * as Latin-1) and its base64 forms, each carried raw, JSON-escaped or
+ * percent-encoded (base64 too may travel in a query string or as PHP-style
+ * JSON with `\/`).
  */
 function formsOf(value: string): string[] {
   const forms = new Set<string>();
-  for (const base of new Set([value, ...caseForms(value), ...base64Forms(value)])) {
+  for (const base of new Set([value, ...caseForms(value), ...echoedForms(value), ...base64Forms(value)])) {
     for (const form of [base, ...jsonForms(base), ...urlForms(base)]) forms.add(form);
   }
   return [...forms].filter((form) => form.length >= MIN_SECRET_LENGTH);
@@ -182,7 +184,7 @@ function formsOf(value: string): string[] {
  * otherwise show a secret that was rendered into it.
  */
 function caseForms(value: string): string[] {
-  const forms = [value.toLowerCase()];
+  const forms = [value.toLowerCase(), value.toUpperCase()];
   if (value.length > MAX_HOSTNAME_LENGTH) return forms;
   try {
     const host = new URL(`http://${value}.invalid/`).hostname;
@@ -191,6 +193,18 @@ function caseForms(value: string): string[] {
     // not a possible host: nothing more to add
   }
   return forms;
+}
+
+/**
+ * The value as a server may echo it after decoding or re-encoding it: read
+ * as a form (`+` becomes a space), its UTF-8 bytes in hex (either case), and
+ * its UTF-8 bytes read as Latin-1 (mojibake).
+ */
+function echoedForms(value: string): string[] {
+  const bytes = new TextEncoder().encode(value);
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  const latin1 = Array.from(bytes, (byte) => String.fromCharCode(byte)).join('');
+  return [value.replace(/\+/g, ' '), hex, hex.toUpperCase(), latin1];
 }
 
 /**
