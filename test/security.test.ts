@@ -130,6 +130,21 @@ describe('the masker against the forms a secret takes on the way', () => {
     expect(output.body).not.toContain(SECRET.slice(0, 5));
   });
 
+  it('refuses a header whose rendered value is not a byte string, naming the header and not the value, before sending', async () => {
+    const path = uniquePath('echo');
+    const value = 'key-with-€-sign-42';
+    const { run, events } = await runBlocks(
+      tok,
+      [{ id: 'send', type: 'http_request', params: { method: 'GET', url: fakeUrl(path), headers: { 'X-Api-Key': '{{SECRETS.k}}' } } }],
+      {},
+      (flowId) => setSecret(tok, flowId, 'k', value),
+    );
+    expect(run.status).toBe('failed');
+    expect(stepOf(run, 'send').error).toBe('header X-Api-Key has characters outside Latin-1 after rendering (header values are byte strings)');
+    expect(JSON.stringify([run, events])).not.toContain('€-sign');
+    expect(await received(path)).toEqual([]);
+  });
+
   it('keeps no part of a secret at the cut when masking earlier copies pulled a copy split by the read limit into the kept text', async () => {
     // The outside host echoes the secret 200 times after a filler sized so that the read limit splits the
     // last copy: masking the 199 whole copies shortens the text, so the split copy's first characters

@@ -8,6 +8,8 @@ export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'O
 /** RFC 9110 token characters. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE_FORBIDDEN = /[\r\n\0]/;
+/** A header value is a byte string: anything past Latin-1 is refused before the runtime sees (and logs) it. */
+const NOT_A_BYTE_STRING = /[^\u0000-\u00ff]/;
 
 export const MAX_RESPONSE_BODY_BYTES = 256 * 1024;
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -68,6 +70,7 @@ function buildRequest(params: Params): OutgoingRequest {
   for (const [name, raw] of Object.entries(params.headers ?? {})) {
     const value = asText(raw);
     if (HEADER_VALUE_FORBIDDEN.test(value)) throw new StepError(`header ${name} contains CR, LF or NUL after rendering`);
+    if (NOT_A_BYTE_STRING.test(value)) throw new StepError(`header ${name} has characters outside Latin-1 after rendering (header values are byte strings)`);
     headers.set(name, value);
   }
   let body: string | undefined;
