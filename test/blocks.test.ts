@@ -145,6 +145,7 @@ describe('http_request block, directly', () => {
     retrying() {},
     signal: new AbortController().signal,
     secrets: { used: new Set(), allowedHosts: {}, masker: EMPTY_MASKER },
+    template: {},
     allowPrivateNetwork: false,
     ...overrides,
   });

@@ -101,7 +101,7 @@ describe('an editor who must not learn the secret', () => {
 });
 
 describe('the masker against the forms a secret takes on the way', () => {
-  it('masks a secret the URL parser lower-cased into a host named in an error', async () => {
+  it('shows no secret the URL parser lower-cased into a host: the error names the host as the template wrote it', async () => {
     const mixed = 'AbCdEf-Live-9f3a7Zq1';
     const { run, events } = await runBlocks(
       tok,
@@ -109,7 +109,7 @@ describe('the masker against the forms a secret takes on the way', () => {
       {},
       (flowId) => setSecret(tok, flowId, 'k', mixed, ['api.postmarkapp.com']),
     );
-    expect(stepOf(run, 'send').error).toBe('secret "k" may not be sent to ***.attacker.example (allowed: api.postmarkapp.com)');
+    expect(stepOf(run, 'send').error).toBe('secret "k" may not be sent to {{SECRETS.k}}.attacker.example (allowed: api.postmarkapp.com)');
     const everything = JSON.stringify([run, events]);
     expect(everything).not.toContain(mixed);
     expect(everything).not.toContain(mixed.toLowerCase());
@@ -128,6 +128,21 @@ describe('the masker against the forms a secret takes on the way', () => {
     expect(output.body.length).toBeLessThanOrEqual(cut);
     expect(output.body.slice(cut - 5, cut - 2)).toBe('***');
     expect(output.body).not.toContain(SECRET.slice(0, 5));
+  });
+
+  it('names no part of a secret in an egress refusal, even when the secret rendered into the host part', async () => {
+    // A secret with a slash in the userinfo: the URL parser takes its first characters as the host.
+    const value = 'zq9xyq/rest-of-the-secret-7f3a';
+    const { run, events } = await runBlocks(
+      tok,
+      [{ id: 'send', type: 'http_request', params: { method: 'GET', url: 'http://{{SECRETS.alt_key}}@api.example.com/x', retries: 0 } }],
+      {},
+      (flowId) => setSecret(tok, flowId, 'alt_key', value, ['api.example.com']),
+    );
+    expect(run.status).toBe('failed');
+    const error = stepOf(run, 'send').error as string;
+    expect(error).toBe('secret "alt_key" may not be sent to {{SECRETS.alt_key}}@api.example.com (allowed: api.example.com)');
+    expect(JSON.stringify([run, events])).not.toContain('zq9xyq');
   });
 
   it('refuses a header whose rendered value is not a byte string, naming the header and not the value, before sending', async () => {

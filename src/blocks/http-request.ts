@@ -47,6 +47,8 @@ type Params = z.infer<typeof httpRequestParams>;
 interface OutgoingRequest {
   method: string;
   url: URL;
+  /** How messages name its host: never from a rendered template (see `hostLabel`). */
+  label: string;
   headers: Headers;
   body: string | undefined;
 }
@@ -61,8 +63,19 @@ function urlProblem(text: string): string | null {
   return url.protocol === 'http:' || url.protocol === 'https:' ? null : 'only http and https URLs';
 }
 
+/**
+ * How messages name the host of the URL the step was given: the host itself
+ * when the template wrote it literally, otherwise the host part as the
+ * template wrote it. A rendered value (a secret in the userinfo, say, that
+ * the URL parser split into the host) never shows, not even in part.
+ */
+function hostLabel(url: URL, template: unknown): string {
+  const authority = typeof template === 'string' ? /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(template)?.[1] : undefined;
+  return authority?.includes('{{') ? authority : url.host;
+}
+
 /** Builds the request from rendered params; refuses header injection from rendered values. */
-function buildRequest(params: Params): OutgoingRequest {
+function buildRequest(params: Params, template: Readonly<Record<string, unknown>>): OutgoingRequest {
   const urlText = asText(params.url);
   const problem = urlProblem(urlText);
   if (problem) throw new StepError(`url: ${problem}`);
@@ -83,7 +96,8 @@ function buildRequest(params: Params): OutgoingRequest {
       if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     }
   }
-  return { method: params.method, url: new URL(urlText), headers, body };
+  const url = new URL(urlText);
+  return { method: params.method, url, label: hostLabel(url, template.url), headers, body };
 }
 
 /**
@@ -94,12 +108,12 @@ function buildRequest(params: Params): OutgoingRequest {
 function checkEgress(request: OutgoingRequest, context: StepContext): void {
   const { url } = request;
   if (!context.allowPrivateNetwork && isPrivateHost(url.hostname)) {
-    throw new StepError(`requests to private, loopback or link-local addresses are not allowed (${url.host})`);
+    throw new StepError(`requests to private, loopback or link-local addresses are not allowed (${request.label})`);
   }
   for (const name of secretsIn(request, context)) {
     const allowed = context.secrets.allowedHosts[name] ?? [];
     if (allowed.length > 0 && !hostAllowed(url, allowed)) {
-      throw new StepError(`secret "${name}" may not be sent to ${url.host} (allowed: ${allowed.join(', ')})`);
+      throw new StepError(`secret "${name}" may not be sent to ${request.label} (allowed: ${allowed.join(', ')})`);
     }
   }
 }
@@ -148,6 +162,7 @@ function redirected(previous: OutgoingRequest, status: number, url: URL, context
   return {
     method: keepMethod ? previous.method : 'GET',
     url,
+    label: url.host, // chosen by the server, not rendered from the flow
     headers,
     body: keepMethod ? previous.body : undefined,
   };
@@ -258,10 +273,10 @@ export const httpRequestBlock: BlockSpec<Params> = {
   params: httpRequestParams,
   secretParams: ['url', 'headers', 'body'],
   async run(params, context) {
-    const request = buildRequest(params);
+    const request = buildRequest(params, context.template);
     const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const retries = params.retries ?? DEFAULT_RETRIES;
-    const host = request.url.host;
+    const host = request.label;
     for (let attempt = 1; ; attempt++) {
       const guard = attemptSignal(context.signal, timeoutMs);
       let outcome: { output: Record<string, unknown>; status: number; retryAfter: string | null } | { failure: string };

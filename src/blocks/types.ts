@@ -23,6 +23,12 @@ export interface StepContext {
   };
   /** Development only: outbound requests may reach loopback and private addresses. */
   allowPrivateNetwork: boolean;
+  /**
+   * The block's params as written (templates unrendered), for messages that
+   * must not show a rendered value: a secret rendered into a URL's host can
+   * end up in it only in part, where masking cannot find it.
+   */
+  template: Readonly<Record<string, unknown>>;
 }
 
 export type StepResult =

@@ -28,7 +28,7 @@ import type { Masker } from '../crypto/redact';
 import type { OpenedSecrets } from '../crypto/vault';
 import { writeRunIndex, type RunIndexEntry } from '../db/runs';
 import type { Env } from '../env';
-import type { FlowDefinition } from '../flows/definition';
+import type { Block, FlowDefinition } from '../flows/definition';
 import { referencedSecrets, render, type TemplateContext } from '../flows/templates';
 import { ViewerForwarder } from '../live/viewer-forwarder';
 import { ackOf, MAX_UNACKED, sendFrames, type ViewerState } from '../live/viewers';
@@ -389,7 +389,7 @@ export class FlowExecutor extends DurableObject<Env> {
     try {
       const used = new Set<string>();
       const params = render(block.params, this.templateContext(run, secrets), used);
-      const result = await spec.run(params as never, this.stepContext(run, secrets, used));
+      const result = await spec.run(params as never, this.stepContext(run, block, secrets, used));
       const output = secrets.masker.maskValue(result.output ?? null);
       if (result.failed !== undefined) outcome = { kind: 'failed', error: result.failed, output };
       else if (result.sleepUntil !== undefined) outcome = { kind: 'sleeping', output, until: result.sleepUntil };
@@ -477,8 +477,9 @@ export class FlowExecutor extends DurableObject<Env> {
     };
   }
 
-  private stepContext(run: ActiveRun, secrets: OpenedSecrets, used: ReadonlySet<string>): StepContext {
+  private stepContext(run: ActiveRun, block: Block, secrets: OpenedSecrets, used: ReadonlySet<string>): StepContext {
     return {
+      template: block.params as Record<string, unknown>,
       env: this.env,
       tenantId: run.init.tenantId,
       runId: run.init.runId,
