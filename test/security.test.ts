@@ -145,6 +145,18 @@ describe('the masker against the forms a secret takes on the way', () => {
     expect(JSON.stringify([run, events])).not.toContain('zq9xyq');
   });
 
+  it('keeps a response nested deeper than 64 levels as text, so the run stays readable', async () => {
+    const { run } = await runBlocks(tok, [{ id: 'deep', type: 'http_request', params: { method: 'GET', url: fakeUrl('/deep/20000') } }]);
+    expect(run.status).toBe('succeeded');
+    const body = stepOf(run, 'deep').output.body;
+    expect(typeof body).toBe('string');
+    expect(body).toHaveLength(40_000);
+    const again = await callJson('GET', `/v1/runs/${run.id}`, { token: tok });
+    expect(again.status).toBe(200);
+    const shallow = await runBlocks(tok, [{ id: 'ok', type: 'http_request', params: { method: 'GET', url: fakeUrl('/deep/3') } }]);
+    expect(stepOf(shallow.run, 'ok').output.body).toEqual([[[]]]);
+  });
+
   it('refuses a header whose rendered value is not a byte string, naming the header and not the value, before sending', async () => {
     const path = uniquePath('echo');
     const value = 'key-with-€-sign-42';

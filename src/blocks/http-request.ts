@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Masker } from '../crypto/redact';
 import { hostAllowed, isPrivateHost } from '../lib/egress';
+import { MAX_JSON_DEPTH, nestingDepth } from '../lib/json-depth';
 import { asText } from './text';
 import { StepError, type BlockSpec, type StepContext } from './types';
 
@@ -184,7 +185,8 @@ async function readResponse(response: Response, masker: Masker): Promise<Record<
   const output: Record<string, unknown> = { status: response.status, headers };
   const bytes = new TextEncoder().encode(text);
   if (complete && bytes.length <= MAX_RESPONSE_BODY_BYTES) {
-    if (/\bjson\b/i.test(response.headers.get('content-type') ?? '')) {
+    // Deeper JSON stays text: parsing, storing and reading it back would overflow the stack.
+    if (/\bjson\b/i.test(response.headers.get('content-type') ?? '') && nestingDepth(text) <= MAX_JSON_DEPTH) {
       try {
         body = JSON.parse(text);
       } catch {

@@ -1,8 +1,8 @@
 import type { HonoRequest, MiddlewareHandler } from 'hono';
+import { MAX_JSON_DEPTH, nestingDepth } from '../lib/json-depth';
 import { ApiError } from './errors';
 
 export const MAX_JSON_BYTES = 1024 * 1024;
-export const MAX_JSON_DEPTH = 64;
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json$/i;
 
@@ -87,23 +87,3 @@ function replaceBody(req: HonoRequest, text: string | null): void {
   req.raw = new Request(req.raw, { body: text });
 }
 
-/**
- * The deepest nesting of arrays and objects in JSON text, found by one scan
- * that skips strings: refuses a hostile `[[[[…` before the parser recurses.
- */
-export function nestingDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (inString) {
-      if (ch === 92 /* \\ */) i++;
-      else if (ch === 34 /* " */) inString = false;
-    } else if (ch === 34) inString = true;
-    else if (ch === 91 || ch === 123 /* [ { */) {
-      if (++depth > max) max = depth;
-    } else if (ch === 93 || ch === 125 /* ] } */) depth--;
-  }
-  return max;
-}

@@ -14,6 +14,7 @@ import type { RecordedRequest } from './recorded';
  * - `ANY /fail-echo`: answers 500 with the request's headers in the body and echoed back as headers.
  * - `ANY /pad/<n>`: answers text: `n` bytes of `a`, then the request's `X-Token` header, then 100 `z`.
  * - `ANY /number?v=<digits>`: answers `{ "n": <v as a JSON number> }`.
+ * - `ANY /deep/<n>`: answers JSON arrays nested `n` levels deep.
  * - `ANY /flaky/<key>/<failures>/<code>`: the first `<failures>` calls for `<key>` answer `<code>`
  *   (with `Retry-After` from `?retryAfter=`), later ones 200.
  * - `ANY /slow/<ms>`: answers 200 after `<ms>` milliseconds.
@@ -92,6 +93,11 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
         return res.end(`${'a'.repeat(Number(rest[0]) || 0)}${headers['x-token'] ?? ''}${'z'.repeat(100)}`);
       case 'number':
         return send(200, { n: Number(url.searchParams.get('v')) });
+      case 'deep': {
+        const depth = Number(rest[0]) || 1;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(`${'['.repeat(depth)}${']'.repeat(depth)}`);
+      }
       case 'fail-echo':
         return send(500, { error: 'upstream failed', headers }, { 'x-echo-auth': headers['x-token'] ?? '' });
       case 'status':
