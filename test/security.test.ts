@@ -157,6 +157,19 @@ describe('the masker against the forms a secret takes on the way', () => {
     expect(stepOf(shallow.run, 'ok').output.body).toEqual([[[]]]);
   });
 
+  it('fails a step whose params would render huge, once, with a true message, before building them', async () => {
+    const { run } = await runBlocks(tok, [
+      { id: 'a', type: 'http_request', params: { method: 'GET', url: fakeUrl('/pad/262000') } },
+      { id: 'huge', type: 'log', params: { message: '{{steps.a.body}}'.repeat(625) } },
+    ]);
+    expect(run.status).toBe('failed');
+    expect(stepOf(run, 'huge')).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      error: 'the rendered params would be longer than 10485760 characters',
+    });
+  });
+
   it('refuses a header whose rendered value is not a byte string, naming the header and not the value, before sending', async () => {
     const path = uniquePath('echo');
     const value = 'key-with-€-sign-42';

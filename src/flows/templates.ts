@@ -106,28 +106,42 @@ export function referencedSecrets(value: unknown): Set<string> {
   return names;
 }
 
+/** The most characters placeholders may add to one block's params: past it, the step fails before they are built. */
+export const MAX_RENDERED_CHARS = 10 * 1024 * 1024;
+
 /**
  * Renders every string inside `value`. A string that is exactly one
  * placeholder keeps the referenced value's JSON type; placeholders inside
  * longer strings are stringified (objects as JSON, missing values as "").
  * `usedSecrets` collects the names of the secrets that were substituted.
+ * What placeholders add is counted as it is added: past
+ * `MAX_RENDERED_CHARS`, a TemplateError, before the text is built.
  */
 export function render(value: unknown, context: TemplateContext, usedSecrets?: Set<string>): unknown {
-  if (typeof value === 'string') return renderString(value, context, usedSecrets);
-  if (Array.isArray(value)) return value.map((item) => render(item, context, usedSecrets));
+  return renderWithin(value, context, usedSecrets, { left: MAX_RENDERED_CHARS });
+}
+
+function renderWithin(value: unknown, context: TemplateContext, usedSecrets: Set<string> | undefined, budget: { left: number }): unknown {
+  if (typeof value === 'string') return renderString(value, context, usedSecrets, budget);
+  if (Array.isArray(value)) return value.map((item) => renderWithin(item, context, usedSecrets, budget));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = render(item, context, usedSecrets);
+    for (const [key, item] of Object.entries(value)) out[key] = renderWithin(item, context, usedSecrets, budget);
     return out;
   }
   return value;
 }
 
-function renderString(text: string, context: TemplateContext, usedSecrets?: Set<string>): unknown {
+function renderString(text: string, context: TemplateContext, usedSecrets: Set<string> | undefined, budget: { left: number }): unknown {
   if (!text.includes('{{')) return text;
   const lone = LONE_PLACEHOLDER.exec(text);
   if (lone) return lookup(lone[1]!, context, usedSecrets) ?? '';
-  return text.replace(PLACEHOLDER, (_, raw: string) => stringify(lookup(raw, context, usedSecrets)));
+  return text.replace(PLACEHOLDER, (_, raw: string) => {
+    const piece = stringify(lookup(raw, context, usedSecrets));
+    budget.left -= piece.length;
+    if (budget.left < 0) throw new TemplateError(`the rendered params would be longer than ${MAX_RENDERED_CHARS} characters`);
+    return piece;
+  });
 }
 
 function lookup(raw: string, context: TemplateContext, usedSecrets?: Set<string>): unknown {
