@@ -146,6 +146,7 @@ describe('http_request block, directly', () => {
     signal: new AbortController().signal,
     secrets: { used: new Set(), allowedHosts: {}, masker: EMPTY_MASKER },
     template: {},
+    regexBudget: { left: Number.MAX_SAFE_INTEGER },
     allowPrivateNetwork: false,
     ...overrides,
   });

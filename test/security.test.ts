@@ -170,6 +170,29 @@ describe('the masker against the forms a secret takes on the way', () => {
     });
   });
 
+  it('cannot stall the executor with costly regular expressions: refused at save, per match, and per run', async () => {
+    const bad = await callJson('POST', '/v1/flows', {
+      token: tok,
+      body: flowBody({ blocks: [{ id: 'c', type: 'condition', params: { left: 'x', op: 'matches', right: '(.*){1000}(?:b|c)' }, then: null, else: null }] }),
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.details[0]).toMatchObject({ path: 'blocks[0].params.right', message: expect.stringMatching(/repetition/) });
+
+    const long = 'a'.repeat(10_000);
+    const once = await runBlocks(tok, [{ id: 'c', type: 'condition', params: { left: '{{trigger.text}}', op: 'matches', right: '{{trigger.pattern}}' }, then: null, else: null }], {
+      text: long,
+      pattern: '(.*){100}(?:b|c)',
+    });
+    expect(stepOf(once.run, 'c').error).toMatch(/^matches: the pattern is too costly for this input/);
+
+    const many = Array.from({ length: 40 }, (_, i) => ({ id: `c${i}`, type: 'condition', params: { left: '{{trigger.text}}', op: 'matches', right: '(.*){12}(?:b|c)' } }));
+    const budget = await runBlocks(tok, many, { text: long });
+    expect(budget.run.status).toBe('failed');
+    const failed = budget.run.steps.find((s: { status: string }) => s.status === 'failed');
+    expect(failed.error).toMatch(/^matches: this run has spent its budget for regular expressions/);
+    expect(budget.run.steps.filter((s: { status: string }) => s.status === 'succeeded').length).toBeGreaterThan(5);
+  });
+
   it('refuses a header whose rendered value is not a byte string, naming the header and not the value, before sending', async () => {
     const path = uniquePath('echo');
     const value = 'key-with-€-sign-42';

@@ -21,6 +21,24 @@ export const CONDITION_OPS = [
 export const MAX_PATTERN_LENGTH = 512;
 /** `matches` tests at most this many characters of the left side. */
 export const MAX_MATCH_INPUT = 10_000;
+/** At most this many repetitions in one `{n}` or `{n,m}`: RE2's program grows with each. */
+export const MAX_REPETITION = 100;
+/**
+ * RE2 matches in time linear in the input, but its program grows with the
+ * pattern's counted repetitions: `(.*){100}` over 10,000 characters took
+ * 150 ms here. A Worker cannot read a clock during synchronous work, so the
+ * bounds are on an estimate instead, `patternCost × characters tested`:
+ * per match (about 50 ms here) and per run (about half a second).
+ */
+export const MAX_MATCH_COST = 5_000_000;
+export const MAX_RUN_MATCH_COST = 50_000_000;
+
+/** An upper bound of the size of RE2's program for `pattern`: its length times its counted repetitions multiplied. */
+export function patternCost(pattern: string): number {
+  let product = 1;
+  for (const [, min, max] of pattern.matchAll(/\{(\d+)(?:,(\d*))?\}/g)) product *= Math.max(1, Number(max || min));
+  return pattern.length * product;
+}
 
 export const conditionParams = z
   .object({
@@ -49,6 +67,10 @@ type Operator = (typeof CONDITION_OPS)[number];
  */
 export function patternProblem(pattern: string): string | null {
   if (pattern.length > MAX_PATTERN_LENGTH) return `pattern longer than ${MAX_PATTERN_LENGTH}`;
+  for (const [repetition, min, max] of pattern.matchAll(/\{(\d+)(?:,(\d*))?\}/g)) {
+    if (Number(max || min) > MAX_REPETITION) return `repetition ${repetition} over ${MAX_REPETITION}`;
+  }
+  if (patternCost(pattern) > MAX_MATCH_COST / 100) return 'pattern too costly: fewer or smaller counted repetitions';
   try {
     RE2JS.compile(pattern);
     return null;
@@ -75,7 +97,7 @@ function compare(left: unknown, right: unknown): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-export function evaluate(op: Operator, left: unknown, right: unknown): boolean {
+export function evaluate(op: Operator, left: unknown, right: unknown, budget?: { left: number }): boolean {
   switch (op) {
     case 'eq':
       return compare(left, right) === 0;
@@ -99,7 +121,14 @@ export function evaluate(op: Operator, left: unknown, right: unknown): boolean {
       const pattern = asText(right);
       const problem = patternProblem(pattern);
       if (problem) throw new StepError(`matches: ${problem}`);
-      return RE2JS.compile(pattern).matcher(asText(left).slice(0, MAX_MATCH_INPUT)).find();
+      const input = asText(left).slice(0, MAX_MATCH_INPUT);
+      const cost = patternCost(pattern) * Math.max(1, input.length);
+      if (cost > MAX_MATCH_COST) throw new StepError(`matches: the pattern is too costly for this input (${pattern.length} characters, ${input.length} tested)`);
+      if (budget) {
+        if (cost > budget.left) throw new StepError('matches: this run has spent its budget for regular expressions');
+        budget.left -= cost;
+      }
+      return RE2JS.compile(pattern).matcher(input).find();
     }
     case 'exists':
       return left !== undefined && left !== null && left !== '';
@@ -110,8 +139,8 @@ export function evaluate(op: Operator, left: unknown, right: unknown): boolean {
 export const conditionBlock: BlockSpec<z.infer<typeof conditionParams>> = {
   type: 'condition',
   params: conditionParams,
-  async run({ left, op, right }) {
-    return { output: { result: evaluate(op, left, right ?? '') } };
+  async run({ left, op, right }, context) {
+    return { output: { result: evaluate(op, left, right ?? '', context.regexBudget) } };
   },
   edge: (output) => ((output as { result: boolean }).result ? 'then' : 'else'),
 };

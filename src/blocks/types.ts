@@ -29,6 +29,8 @@ export interface StepContext {
    * end up in it only in part, where masking cannot find it.
    */
   template: Readonly<Record<string, unknown>>;
+  /** What is left of the run's budget for regular expressions (see `condition`); shared by all its steps. */
+  regexBudget: { left: number };
 }
 
 export type StepResult =

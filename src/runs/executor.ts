@@ -22,6 +22,7 @@
  * are opened in memory only, never stored.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { MAX_RUN_MATCH_COST } from '../blocks/condition';
 import { BLOCKS } from '../blocks/registry';
 import { StepError, type BlockSpec, type StepContext } from '../blocks/types';
 import type { Masker } from '../crypto/redact';
@@ -101,6 +102,8 @@ interface ActiveRun {
   looping: boolean;
   abort: AbortController;
   waiters: Set<() => void>;
+  /** Regular-expression work left to this run (in memory: a restarted run gets a fresh budget). */
+  regexBudget: { left: number };
 }
 
 /** A live viewer of one run, as attached to its hibernating WebSocket. */
@@ -480,6 +483,7 @@ export class FlowExecutor extends DurableObject<Env> {
   private stepContext(run: ActiveRun, block: Block, secrets: OpenedSecrets, used: ReadonlySet<string>): StepContext {
     return {
       template: block.params as Record<string, unknown>,
+      regexBudget: run.regexBudget,
       env: this.env,
       tenantId: run.init.tenantId,
       runId: run.init.runId,
@@ -734,7 +738,18 @@ function activeRun(
   variables: Record<string, string>,
   config: FlowConfig | undefined,
 ): ActiveRun {
-  return { init, run, definition, variables, config, secrets: undefined, looping: false, abort: new AbortController(), waiters: new Set() };
+  return {
+    init,
+    run,
+    definition,
+    variables,
+    config,
+    secrets: undefined,
+    looping: false,
+    abort: new AbortController(),
+    waiters: new Set(),
+    regexBudget: { left: MAX_RUN_MATCH_COST },
+  };
 }
 
 function errorMessage(err: unknown): string {
