@@ -27,6 +27,8 @@ export interface Env {
   EXECUTOR_SHARDS?: string;
 
   JWT_SECRET?: string;
+  /** When set, the only key whose HS256 tokens carry `admin:keys` (operator tokens); tenant tokens never do. */
+  ADMIN_JWT_SECRET?: string;
   JWT_JWKS_URL?: string;
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;

@@ -1,5 +1,7 @@
 /** Fixed keys for the workerd tests (never used outside them). */
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789abcdef';
+/** Signs operator tokens (the `admin:keys` scope is honoured only on those). */
+export const TEST_ADMIN_JWT_SECRET = 'test-admin-jwt-secret-fedcba9876543210fedcba98765432';
 /** 32 bytes, base64. */
 export const TEST_MASTER_KEY = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
 
@@ -12,6 +14,7 @@ export const TEST_BINDINGS = {
   HOOK_RATE_LIMIT: '5/60',
   TENANT_RUN_RATE_LIMIT: '300/3600',
   JWT_SECRET: TEST_JWT_SECRET,
+  ADMIN_JWT_SECRET: TEST_ADMIN_JWT_SECRET,
   MASTER_KEY: TEST_MASTER_KEY,
   // Two executors per flow, so the tests cross shards (forwarding to shard 0, invalidating every shard).
   EXECUTOR_SHARDS: '2',

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CryptoError } from '../src/crypto/envelope';
+import { TEST_ADMIN_JWT_SECRET } from './bindings';
 import { openFlowSecrets } from '../src/crypto/vault';
 import { tenantScope } from '../src/db/scope';
 import { call, callJson, createFlow, token } from './helpers/api';
@@ -268,12 +269,21 @@ describe('POST /v1/admin/keys/rewrap', () => {
     expect(res.status).toBe(403);
   });
 
+  it('honours admin:keys only on operator tokens (signed with ADMIN_JWT_SECRET), and those carry nothing else', async () => {
+    const tenantClaim = await token({ tenant: 'platform', sub: 'ops', scope: 'admin:keys flows:read' });
+    const refused = await callJson('POST', '/v1/admin/keys/rewrap', { token: tenantClaim });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('forbidden');
+    const operator = await token({ tenant: 'platform', sub: 'ops', scope: 'admin:keys flows:read', secret: TEST_ADMIN_JWT_SECRET });
+    expect((await callJson('GET', '/v1/flows', { token: operator })).status).toBe(403);
+  });
+
   it('answers what it did (nothing to do without a previous key)', async () => {
-    const operator = await token({ tenant: 'platform', sub: 'ops', scope: 'admin:keys flows:read' });
+    const operator = await token({ tenant: 'platform', sub: 'ops', scope: 'admin:keys', secret: TEST_ADMIN_JWT_SECRET });
     const res = await callJson('POST', '/v1/admin/keys/rewrap', { token: operator });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ rewrapped: 0, remaining: 0, failed: 0, stranded: 0 });
-    const audit = await callJson('GET', '/v1/audit', { token: operator });
+    const audit = await callJson('GET', '/v1/audit', { token: await token({ tenant: 'platform', scope: 'flows:read' }) });
     expect(audit.body.items[0].action).toBe('keys.rewrap');
   });
 });

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { Env } from '../env';
 import { TENANT_ID } from '../lib/tenant';
 import { ApiError } from './errors';
@@ -28,6 +28,10 @@ const remoteKeySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
  * HS256 with `JWT_SECRET` and/or RS256/ES256/EdDSA from `JWT_JWKS_URL`; nothing
  * else (never `none`). `exp` is required, 30 s of clock skew tolerated,
  * `iss`/`aud` enforced when configured. Throws 401 on any failure.
+ *
+ * With `ADMIN_JWT_SECRET` set, operators and tenants are kept apart: an HS256
+ * token signed with it is an operator token and carries `admin:keys` (if it
+ * claims it) and nothing else; any other token never carries `admin:keys`.
  */
 export async function verifyToken(token: string, env: Env): Promise<Caller> {
   if (token.length > MAX_TOKEN_LENGTH) throw unauthorized('token too large');
@@ -44,8 +48,13 @@ export async function verifyToken(token: string, env: Env): Promise<Caller> {
     ...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}),
   };
   let payload: JWTPayload;
+  let operator = false;
   try {
-    if (alg === 'HS256' && env.JWT_SECRET) {
+    const asOperator = alg === 'HS256' && env.ADMIN_JWT_SECRET ? await verifyIfSignedWith(token, env.ADMIN_JWT_SECRET, options) : null;
+    if (asOperator) {
+      payload = asOperator;
+      operator = true;
+    } else if (alg === 'HS256' && env.JWT_SECRET) {
       payload = (await jwtVerify(token, await hmacKey(env.JWT_SECRET), { ...options, algorithms: ['HS256'] })).payload;
     } else if (alg && ASYMMETRIC_ALGORITHMS.includes(alg) && env.JWT_JWKS_URL) {
       payload = (await jwtVerify(token, remoteKeySet(env.JWT_JWKS_URL), { ...options, algorithms: ASYMMETRIC_ALGORITHMS }))
@@ -61,7 +70,10 @@ export async function verifyToken(token: string, env: Env): Promise<Caller> {
   const { sub, tid, scope } = payload as JWTPayload & { tid?: unknown; scope?: unknown };
   if (typeof sub !== 'string' || sub === '') throw unauthorized('token has no subject');
   if (typeof tid !== 'string' || !TENANT_ID.test(tid)) throw unauthorized('token has no valid tenant');
-  const scopes = new Set(typeof scope === 'string' ? scope.split(' ').filter(Boolean) : []);
+  const claimed = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
+  const scopes = new Set(
+    !env.ADMIN_JWT_SECRET ? claimed : operator ? claimed.filter((s) => s === 'admin:keys') : claimed.filter((s) => s !== 'admin:keys'),
+  );
   return { sub, tenantId: tid, scopes };
 }
 
@@ -88,6 +100,16 @@ export function requireScope(scope: Scope): MiddlewareHandler<{ Variables: AuthV
 }
 
 const unauthorized = (message: string) => new ApiError('unauthorized', message);
+
+/** The payload of an HS256 token signed with `secret`, null when another key signed it; other failures throw. */
+async function verifyIfSignedWith(token: string, secret: string, options: JWTVerifyOptions): Promise<JWTPayload | null> {
+  try {
+    return (await jwtVerify(token, await hmacKey(secret), { ...options, algorithms: ['HS256'] })).payload;
+  } catch (err) {
+    if (err instanceof errors.JWSSignatureVerificationFailed) return null;
+    throw err;
+  }
+}
 
 /** The imported HMAC key, cached per isolate so verification skips `importKey`. */
 function hmacKey(secret: string): Promise<CryptoKey> {

@@ -45,6 +45,17 @@ describe('npm start: a newcomer gets a running API and a token that works', () =
     const peek = await api(server, 'GET', `/v1/flows/${created.body.id}`, undefined, other);
     expect(peek.status).toBe(404);
   });
+
+  it('npm run token -- --admin mints an operator token; a tenant token claiming admin:keys is refused', async () => {
+    const minted = spawnSync('npm', ['run', '-s', 'token', '--', '--admin'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(minted.status, minted.stderr).toBe(0);
+    const operator = minted.stdout.trim();
+    expect((await api(server, 'POST', '/v1/admin/keys/rewrap', undefined, operator)).status).toBe(200);
+    const pretender = await server.tokenFor('platform', { scope: 'admin:keys' });
+    const refused = await api(server, 'POST', '/v1/admin/keys/rewrap', undefined, pretender);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('forbidden');
+  });
 });
 
 describe('deploy bundle', () => {
