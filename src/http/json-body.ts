@@ -54,7 +54,7 @@ export const isJsonMediaType = (contentType: string | undefined): boolean =>
  * route's schema then sees `{}`). The checked text replaces the request's
  * stream, so the route's validator reads it like any body.
  */
-export function jsonBody({ required = true }: { required?: boolean } = {}): MiddlewareHandler {
+export function readJsonBody({ required = true }: { required?: boolean } = {}): MiddlewareHandler {
   return async (c, next) => {
     const contentType = c.req.header('content-type');
     const text = await readTextWithin(c.req.raw, MAX_JSON_BYTES);

@@ -4,7 +4,7 @@ import { auditInsert } from '../db/audit';
 import { database } from '../db/client';
 import { tenantScope } from '../db/scope';
 import { requireScope } from '../http/auth';
-import { jsonBody as readJsonBody } from '../http/json-body';
+import { readJsonBody } from '../http/json-body';
 import { newRouter } from '../http/router';
 import { bearerSecurity, jsonContent, standardErrors } from '../http/schemas';
 

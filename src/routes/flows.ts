@@ -8,7 +8,7 @@ import { newRouter } from '../http/router';
 import { flowChanged } from '../runs/executors';
 import { idPattern } from '../lib/ids';
 import { ApiError, notFound } from '../http/errors';
-import { jsonBody as readJsonBody } from '../http/json-body';
+import { readJsonBody } from '../http/json-body';
 import {
   bearerSecurity,
   conflictError,

@@ -6,7 +6,7 @@ import { tenantScope, type TenantScope } from '../db/scope';
 import type { Env } from '../env';
 import { bearerToken, requireScope, verifyToken } from '../http/auth';
 import { ApiError } from '../http/errors';
-import { jsonBody as readJsonBody } from '../http/json-body';
+import { readJsonBody } from '../http/json-body';
 import { newRouter, type AppEnv } from '../http/router';
 import { bearerSecurity, FlowIdParam, jsonBody, jsonContent, RunIdParam, standardErrors } from '../http/schemas';
 import { issueTicket, redeemTicket, type LiveTarget } from '../live/tickets';

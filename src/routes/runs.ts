@@ -4,7 +4,7 @@ import { requireFlow } from '../db/flows';
 import { listRuns, toRun } from '../db/runs';
 import { tenantScope } from '../db/scope';
 import { requireScope } from '../http/auth';
-import { jsonBody as readJsonBody } from '../http/json-body';
+import { readJsonBody } from '../http/json-body';
 import { newRouter } from '../http/router';
 import { enforceRateLimit, tenantRunLimit } from '../limits/enforce';
 import { bearerSecurity, FlowIdParam, jsonBody, jsonContent, pageOf, pageQuery, RunIdParam, standardErrors } from '../http/schemas';

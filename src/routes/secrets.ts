@@ -7,7 +7,7 @@ import { tenantScope } from '../db/scope';
 import { slotOf } from '../db/slots';
 import { requireScope } from '../http/auth';
 import { notFound, validationFailed } from '../http/errors';
-import { jsonBody as readJsonBody } from '../http/json-body';
+import { readJsonBody } from '../http/json-body';
 import { newRouter } from '../http/router';
 import { flowChanged } from '../runs/executors';
 import { bearerSecurity, FlowIdParam, FlowNameParams, jsonBody, jsonContent, standardErrors } from '../http/schemas';
