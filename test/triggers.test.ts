@@ -126,6 +126,84 @@ describe('upload events from the queue', () => {
   });
 });
 
+describe('signed webhooks', () => {
+  const hmac = async (key: Uint8Array | string, text: string) => {
+    const raw = typeof key === 'string' ? new TextEncoder().encode(key) : key;
+    const k = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    return new Uint8Array(await crypto.subtle.sign('HMAC', k, new TextEncoder().encode(text)));
+  };
+  const b64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+  const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+  async function signedFlow(verify: Record<string, string>, secret: string) {
+    const flow = await createFlow(acme, { trigger: { type: 'webhook', verify }, blocks: logBlock });
+    const put = await callJson('PUT', `/v1/flows/${flow.id}/secrets/${verify.secret}`, { token: acme, body: { value: secret } });
+    expect(put.status).toBe(201);
+    return flow;
+  }
+
+  async function standard(key: Uint8Array | string, id: string, body: string, ageSeconds = 0) {
+    const timestamp = String(Math.floor(Date.now() / 1000) - ageSeconds);
+    const signature = b64(await hmac(key, `${id}.${timestamp}.${body}`));
+    return { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}`, 'content-type': 'application/json' };
+  }
+
+  it('Standard Webhooks: a good signature starts a run; a bad one, a stale one or none is 401 and starts nothing; a replay answers the first run', async () => {
+    const secret = 'hook-signing-secret-93d1';
+    const flow = await signedFlow({ scheme: 'standard-webhooks', secret: 'signing' }, secret);
+    const body = '{"order":17}';
+    const good = await callJson('POST', flow.hookUrl, { rawBody: body, headers: await standard(secret, 'msg_1', body) });
+    expect(good.status).toBe(202);
+    const replay = await callJson('POST', flow.hookUrl, { rawBody: body, headers: await standard(secret, 'msg_1', body) });
+    expect(replay.body.runId).toBe(good.body.runId);
+
+    const refusals = [
+      await standard('not-the-secret-000', 'msg_2', body),
+      await standard(secret, 'msg_3', body, 6 * 60),
+      { ...(await standard(secret, 'msg_4', body)), 'webhook-signature': 'v1,AAAA' },
+      { 'content-type': 'application/json' },
+    ];
+    const strict = await signedFlow({ scheme: 'standard-webhooks', secret: 'signing' }, secret); // hooks allow 5 calls a minute in tests
+    for (const headers of refusals) {
+      const res = await callJson('POST', strict.hookUrl, { rawBody: body, headers });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('unauthorized');
+    }
+    const tampered = await callJson('POST', flow.hookUrl, { rawBody: '{"order":18}', headers: await standard(secret, 'msg_5', body) });
+    expect(tampered.status).toBe(401);
+    const runs = await runsOf(acme, flow.id);
+    expect(runs.map((r) => r.id)).toEqual([good.body.runId]);
+    expect(await runsOf(acme, strict.id)).toEqual([]);
+    expect(Object.keys(runs[0].trigger.headers)).not.toContain('webhook-signature');
+  });
+
+  it('Standard Webhooks with a whsec_ secret signs with its decoded bytes, as standard libraries do', async () => {
+    const raw = crypto.getRandomValues(new Uint8Array(24));
+    const flow = await signedFlow({ scheme: 'standard-webhooks', secret: 'signing' }, `whsec_${b64(raw)}`);
+    const res = await callJson('POST', flow.hookUrl, { rawBody: '{}', headers: await standard(raw, 'msg_w', '{}') });
+    expect(res.status).toBe(202);
+  });
+
+  it("hmac-sha256 (GitHub's form): the named header must carry sha256=<hex> of the raw body", async () => {
+    const secret = 'github-hook-secret-1c9a';
+    const flow = await signedFlow({ scheme: 'hmac-sha256', secret: 'gh', header: 'X-Hub-Signature-256' }, secret);
+    const body = '{"action":"opened"}';
+    const ok = await callJson('POST', flow.hookUrl, { rawBody: body, headers: { 'x-hub-signature-256': `sha256=${hex(await hmac(secret, body))}` } });
+    expect(ok.status).toBe(202);
+    const wrong = await callJson('POST', flow.hookUrl, { rawBody: body, headers: { 'x-hub-signature-256': `sha256=${hex(await hmac('other-secret-000', body))}` } });
+    expect(wrong.status).toBe(401);
+    expect((await callJson('POST', flow.hookUrl, { rawBody: body })).status).toBe(401);
+  });
+
+  it('a flow whose signing secret is not set refuses every request; an unsigned flow is unaffected', async () => {
+    const flow = await createFlow(acme, { trigger: { type: 'webhook', verify: { scheme: 'standard-webhooks', secret: 'missing' } }, blocks: logBlock });
+    const res = await callJson('POST', flow.hookUrl, { rawBody: '{}', headers: await standard('anything-at-all-1', 'msg_m', '{}') });
+    expect(res.status).toBe(401);
+    const plain = await createFlow(acme, { trigger: { type: 'webhook' }, blocks: logBlock });
+    expect((await callJson('POST', plain.hookUrl, { body: {}, headers: { 'webhook-id': 'msg_p' } })).status).toBe(202);
+  });
+});
+
 describe('upload events: limits and loops', () => {
   it('count against the tenant rate limit: a limited message is retried later and starts nothing', async () => {
     const tok = await token({ tenant: 'queue-greedy' });

@@ -8,11 +8,23 @@ export const MAX_BLOCKS = 100;
 
 const blockId = z.string().regex(BLOCK_ID, 'block ids match ^[A-Za-z][A-Za-z0-9_]{0,63}$');
 const successor = blockId.nullable().optional();
+const secretName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'names a secret of this flow');
 
 export const TriggerSchema = z
   .discriminatedUnion('type', [
     z.object({ type: z.literal('manual') }).strict(),
-    z.object({ type: z.literal('webhook') }).strict(),
+    z
+      .object({
+        type: z.literal('webhook'),
+        verify: z
+          .discriminatedUnion('scheme', [
+            z.object({ scheme: z.literal('standard-webhooks'), secret: secretName }).strict(),
+            z.object({ scheme: z.literal('hmac-sha256'), secret: secretName, header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'not a header name') }).strict(),
+          ])
+          .optional()
+          .openapi({ description: 'Refuse (401) requests not signed with this secret of the flow' }),
+      })
+      .strict(),
     z
       .object({
         type: z.literal('r2_upload'),

@@ -11,3 +11,8 @@ export class NotFoundError extends Error {
     super(`${resource} not found`);
   }
 }
+
+/** A request that proves nothing it must (a webhook's signature): 401, and it starts nothing. */
+export class UnauthorizedError extends Error {
+  override readonly name = 'UnauthorizedError';
+}

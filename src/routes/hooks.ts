@@ -34,6 +34,7 @@ const trigger = createRoute({
   responses: {
     202: jsonContent(z.object({ runId: z.string() }), 'Run started'),
     400: standardErrors[400],
+    401: standardErrors[401],
     404: standardErrors[404],
     413: standardErrors[413],
     429: standardErrors[429],
@@ -73,8 +74,10 @@ export const hookRoutes = newRouter()
         throw new ApiError('invalid_json', 'body is not valid JSON');
       }
     }
+    const received: Record<string, string> = {};
     const headers: Record<string, string> = {};
     c.req.raw.headers.forEach((value, name) => {
+      received[name] = value;
       if (!isCredentialHeader(name)) headers[name] = value;
     });
     const query = Object.fromEntries(new URL(c.req.url).searchParams);
@@ -83,8 +86,11 @@ export const hookRoutes = newRouter()
     for (;;) {
       try {
         const scope = tenantScope(c.env, { tenantId: target.tenantId, sub: 'webhook' });
-        const started = await startRun(c.env, scope, target.flowId, run, { hookId });
-        return c.json({ runId: started!.id }, 202);
+        // What a signed flow checks: the raw body and headers, and the message id a replay would repeat.
+        const messageId = received['webhook-id'];
+        const signed = { body: text, headers: received, ...(messageId ? { replayKey: `whk:${target.flowId}:${messageId}` } : {}) };
+        const started = await startRun(c.env, scope, target.flowId, run, { hookId, signed });
+        return c.json({ runId: 'duplicateOf' in started ? started.duplicateOf : started.id }, 202);
       } catch (err) {
         // A remembered hook the executor refused (rotated, disabled, deleted): ask D1 once.
         if (!(err instanceof NotFoundError) || !target.remembered) throw err;

@@ -36,6 +36,7 @@ import { ackOf, MAX_UNACKED, sendFrames, type ViewerState } from '../live/viewer
 import { newId } from '../lib/ids';
 import { ExecutorStore, sameStoredState, type OutboxEntry, type RunInit, type StoredRun } from './executor-store';
 import { executorStub, shardCount } from './executors';
+import { verifyWebhook } from '../triggers/webhook-signature';
 import { FlowConfigCache, loadFlowConfig, type FlowConfig } from './flow-config';
 import { retentionMs } from './retention';
 import { executorOfRun } from './run-ids';
@@ -72,12 +73,15 @@ export interface StartRequest {
   waitMs: number;
   /** For a webhook: the hook it came through, which must still be the flow's, and the flow enabled. */
   hookId?: string;
+  /** For a webhook: the raw body and headers, checked against the trigger's `verify` rule when it has one. */
+  signed?: { body: string; headers: Record<string, string>; replayKey?: string };
 }
 
 export type StartResult =
   | { outcome: 'started'; run: Run }
   | { outcome: 'duplicate'; runId: string }
-  | { outcome: 'flow_not_found' };
+  | { outcome: 'flow_not_found' }
+  | { outcome: 'unauthorized' };
 
 /** What an executor counts since its instance started: its D1 round trips are `configLoads + indexBatches`. */
 export interface ExecutorStats {
@@ -174,7 +178,17 @@ export class FlowExecutor extends DurableObject<Env> {
     const config = await this.config.get(request.tenantId, now);
     if (!config) return { outcome: 'flow_not_found' };
     if (request.hookId !== undefined && !(config.enabled && config.hookId === request.hookId)) return { outcome: 'flow_not_found' };
-    const { trigger } = request;
+    let { trigger } = request;
+    const rule = config.definition.trigger.type === 'webhook' ? config.definition.trigger.verify : undefined;
+    if (rule) {
+      const secrets = await config.keyring.open(new Set([rule.secret]));
+      const secret = secrets.values[rule.secret];
+      const { body, headers, replayKey } = request.signed ?? { body: '', headers: {} };
+      const verdict = secret === undefined ? { ok: false } : await verifyWebhook(rule, secret, body, headers, Date.now());
+      if (!verdict.ok) return { outcome: 'unauthorized' };
+      // A Standard Webhooks message id seen before starts nothing: the first run answers for it.
+      if ('webhookId' in verdict && verdict.webhookId && replayKey) trigger = { ...trigger, dedupeKey: replayKey };
+    }
     const duplicate = trigger.dedupeKey === undefined ? null : this.store.dedupedRun(trigger.dedupeKey);
     if (duplicate) return { outcome: 'duplicate', runId: duplicate };
 

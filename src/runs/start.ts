@@ -1,6 +1,7 @@
 import type { TenantScope } from '../db/scope';
 import type { Env } from '../env';
-import { NotFoundError } from '../lib/errors';
+import { NotFoundError, UnauthorizedError } from '../lib/errors';
+import type { StartRequest } from './executor';
 import { executorStub, isFlowId, pickShard } from './executors';
 import { newRunId } from './run-ids';
 import type { Run, TriggerInput } from './types';
@@ -11,20 +12,22 @@ import type { Run, TriggerInput } from './types';
  * cache, records the run and starts it (no D1 round trip when the flow is
  * warm). The run id names that executor.
  *
- * Returns null when `dedupeKey` already started a run (a redelivered event);
- * throws NotFoundError when the tenant has no such flow (or, with `hookId`,
- * when that is no longer the enabled webhook of the flow). With `waitMs`,
- * the run is returned once it has ended or that time has passed.
+ * Returns `{ duplicateOf }` when its dedupe key (or a signed webhook's
+ * message id) already started a run; throws NotFoundError when the tenant
+ * has no such flow (or, with `hookId`, when that is no longer the enabled
+ * webhook of the flow), UnauthorizedError when a signed webhook's signature
+ * does not hold. With `waitMs`, the run is returned once it has ended or
+ * that time has passed.
  */
 export async function startRun(
   env: Env,
   scope: TenantScope,
   flowId: string,
   trigger: TriggerInput,
-  options: { waitMs?: number; hookId?: string } = {},
-): Promise<Run | null> {
+  options: { waitMs?: number; hookId?: string; signed?: StartRequest['signed'] } = {},
+): Promise<Run | { duplicateOf: string }> {
   if (!isFlowId(flowId)) throw new NotFoundError('flow');
-  const shard = pickShard(env, trigger.dedupeKey);
+  const shard = pickShard(env, trigger.dedupeKey ?? options.signed?.replayKey);
   const result = await executorStub(env, flowId, shard).start({
     runId: newRunId(flowId, shard),
     tenantId: scope.tenantId,
@@ -32,7 +35,9 @@ export async function startRun(
     trigger,
     waitMs: options.waitMs ?? 0,
     ...(options.hookId !== undefined ? { hookId: options.hookId } : {}),
+    ...(options.signed !== undefined ? { signed: options.signed } : {}),
   });
   if (result.outcome === 'flow_not_found') throw new NotFoundError('flow');
-  return result.outcome === 'started' ? result.run : null;
+  if (result.outcome === 'unauthorized') throw new UnauthorizedError('the webhook signature does not verify');
+  return result.outcome === 'started' ? result.run : { duplicateOf: result.runId };
 }

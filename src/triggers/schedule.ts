@@ -53,7 +53,7 @@ async function startOne(env: Env, flow: FlowRow, minute: Date): Promise<boolean>
       payload: { cron, scheduledTime: minute.toISOString() },
       dedupeKey: `cron:${flow.id}:${minute.toISOString()}`,
     });
-    return run !== null;
+    return !('duplicateOf' in run);
   } catch (err) {
     if (err instanceof NotFoundError) return false; // deleted since it was read
     throw err;
