@@ -144,7 +144,7 @@ describe('http_request block, directly', () => {
     log() {},
     retrying() {},
     signal: new AbortController().signal,
-    secrets: { used: new Set(), allowedHosts: {}, masker: EMPTY_MASKER },
+    secrets: { used: new Set(), allowedHosts: {}, literalHosts: new Set(), masker: EMPTY_MASKER },
     template: {},
     regexBudget: { left: Number.MAX_SAFE_INTEGER },
     allowPrivateNetwork: false,
@@ -168,15 +168,15 @@ describe('http_request block, directly', () => {
     ).rejects.toThrow(/CR, LF or NUL/);
   });
 
-  it('follows no redirect to a host outside a secret\'s allowedHosts', async () => {
+  it('follows no redirect that would carry a secret outside its allowedHosts', async () => {
     const path = uniquePath('echo');
     const masker = createMasker(new Map([['api_key', 'sk-redirect-secret-1']]));
     const target = fakeUrl(path).replace('127.0.0.1', 'localhost');
     const result = httpRequestBlock.run(
-      { method: 'GET', url: fakeUrl(`/redirect?to=${encodeURIComponent(target)}`), headers: { 'X-Key': 'sk-redirect-secret-1' } },
+      { method: 'POST', url: fakeUrl(`/redirect?status=307&to=${encodeURIComponent(target)}`), body: { key: 'sk-redirect-secret-1' } },
       context({
         allowPrivateNetwork: true,
-        secrets: { used: new Set(['api_key']), allowedHosts: { api_key: [`127.0.0.1:${new URL(fakeUrl('/')).port}`] }, masker },
+        secrets: { used: new Set(['api_key']), allowedHosts: { api_key: [`127.0.0.1:${new URL(fakeUrl('/')).port}`] }, literalHosts: new Set(), masker },
       }),
     );
     await expect(result).rejects.toThrow(/secret "api_key" may not be sent to localhost/);
@@ -189,7 +189,7 @@ describe('http_request block, directly', () => {
     const target = fakeUrl(path).replace('127.0.0.1', 'localhost');
     const result = await httpRequestBlock.run(
       { method: 'GET', url: fakeUrl(`/redirect?to=${encodeURIComponent(target)}`), headers: { 'X-Key': 'sk-unrestricted-2', 'X-Plain': 'kept' } },
-      context({ allowPrivateNetwork: true, secrets: { used: new Set(['api_key']), allowedHosts: {}, masker } }),
+      context({ allowPrivateNetwork: true, secrets: { used: new Set(['api_key']), allowedHosts: {}, literalHosts: new Set(), masker } }),
     );
     expect(result.failed).toBeUndefined();
     const [request] = await received(path);

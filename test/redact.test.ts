@@ -473,6 +473,18 @@ describe('forms an outside API may echo back (issue 15, finding 2)', () => {
   });
 });
 
+describe('a secret of digits read back as a number (issue 15, finding 2)', () => {
+  it.each([
+    ['exponent form', '123456789012345678901234', 1.2345678901234568e23],
+    ['rounded, without exponent', '12345678901234567890', 12345678901234567000],
+    ['a decimal without its trailing zero', '31415926.50', 31415926.5],
+  ])('masks the %s of the number, as text and as a JSON number', (_name, secret, parsed) => {
+    const masker = createMasker(new Map([['k', secret]]));
+    expect(masker.mask(`n=${String(parsed)} and ${String(parsed).toUpperCase()}`)).toBe('n=*** and ***');
+    expect(masker.maskValue({ n: parsed })).toEqual({ n: '***' });
+  });
+});
+
 describe('a 64 KiB secret with all its forms', () => {
   it('builds a masker and masks its hex form', () => {
     const value = 'é'.repeat(32 * 1024); // 64 KiB in UTF-8

@@ -269,7 +269,8 @@ describe('secrets in a run', () => {
       tok,
       [{ id: 'call', type: 'http_request', params: { method: 'GET', url: 'http://{{SECRETS.host}}/', retries: 0 } }],
       {},
-      (flowId) => setSecret(tok, flowId, 'host', 'private-host-4f2a.invalid'),
+      // allowedHosts lets it through the templated host, so that the request fails on the network.
+      (flowId) => setSecret(tok, flowId, 'host', 'private-host-4f2a.invalid', ['private-host-4f2a.invalid']),
     );
     expect(run.status).toBe('failed');
     expect(stepOf(run, 'call').error).toMatch(/^request to \{\{SECRETS\.host\}\} failed after 1 attempt/);

@@ -235,17 +235,24 @@ describe('the masker against the forms a secret takes on the way', () => {
       [
         { id: 'url', type: 'http_request', params: { method: 'GET', url: `${fakeUrl(uniquePath('echo'))}?q={{SECRETS.odd}}` } },
         { id: 'num', type: 'http_request', params: { method: 'GET', url: `${fakeUrl('/number')}?v={{SECRETS.digits}}` } },
+        // 24 digits come back as 1.2345678901234568e+23: the first 16 of them, in exponent form (finding 2).
+        { id: 'exp', type: 'http_request', params: { method: 'GET', url: `${fakeUrl('/number')}?v={{SECRETS.long_digits}}` } },
+        { id: 'say', type: 'log', params: { message: 'n={{steps.exp.body.n}}' } },
       ],
       {},
       async (flowId) => {
         await setSecret(tok, flowId, 'odd', odd);
         await setSecret(tok, flowId, 'digits', '48213977');
+        await setSecret(tok, flowId, 'long_digits', '123456789012345678901234');
       },
     );
     expect(stepOf(run, 'url').output.body.query).toBe('?q=***');
     expect(stepOf(run, 'num').output.body).toEqual({ n: '***' });
+    expect(stepOf(run, 'exp').output.body).toEqual({ n: '***' });
+    expect(stepOf(run, 'say').output.message).toBe('n=***');
     const text = JSON.stringify(run);
     expect(text).not.toContain('48213977');
+    expect(text).not.toContain('1234567890123456');
     expect(text).not.toContain("it's%20a|b^c");
   });
 });

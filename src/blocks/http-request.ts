@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Masker } from '../crypto/redact';
+import { literalHost, writtenAuthority } from '../flows/secret-destinations';
+import { referencedSecrets } from '../flows/templates';
 import { hostAllowed, isPrivateHost } from '../lib/egress';
 import { MAX_JSON_DEPTH, nestingDepth } from '../lib/json-depth';
 import { asText } from './text';
@@ -50,8 +52,12 @@ interface OutgoingRequest {
   url: URL;
   /** How messages name its host: never from a rendered template (see `hostLabel`). */
   label: string;
+  /** Whether the host came from a template (first hop) rather than as written or from a redirect. */
+  templatedHost: boolean;
   headers: Headers;
   body: string | undefined;
+  /** The secrets its templated headers and body carry, by name; a hop that drops them drops these. */
+  carried: { headers: ReadonlySet<string>; body: ReadonlySet<string> };
 }
 
 function urlProblem(text: string): string | null {
@@ -71,7 +77,7 @@ function urlProblem(text: string): string | null {
  * the URL parser split into the host) never shows, not even in part.
  */
 function hostLabel(url: URL, template: unknown): string {
-  const authority = typeof template === 'string' ? /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(template)?.[1] : undefined;
+  const authority = typeof template === 'string' ? writtenAuthority(template) : undefined;
   return authority?.includes('{{') ? authority : url.host;
 }
 
@@ -98,38 +104,65 @@ function buildRequest(params: Params, template: Readonly<Record<string, unknown>
     }
   }
   const url = new URL(urlText);
-  return { method: params.method, url, label: hostLabel(url, template.url), headers, body };
+  return {
+    method: params.method,
+    url,
+    label: hostLabel(url, template.url),
+    templatedHost: typeof template.url === 'string' && literalHost(template.url) === null,
+    headers,
+    body,
+    carried: { headers: referencedSecrets(template.headers), body: body === undefined ? new Set() : referencedSecrets(template.body) },
+  };
 }
 
 /**
- * The egress rules, checked before every request and every redirect hop:
- * no private addresses outside development, and each secret the request
- * carries only to its allowed hosts.
+ * The egress rules, checked before every request and every redirect hop: no
+ * private addresses outside development, and each secret the request
+ * carries only where it may go. A secret with `allowedHosts` goes only to
+ * those; one without goes only to hosts the flow version names literally
+ * (never through a templated host, never on a redirect elsewhere), so that
+ * changing a variable or an environment variable cannot move it.
  */
-function checkEgress(request: OutgoingRequest, context: StepContext): void {
+function checkEgress(request: OutgoingRequest, context: StepContext, firstHop: boolean): void {
   const { url } = request;
   if (!context.allowPrivateNetwork && isPrivateHost(url.hostname)) {
     throw new StepError(`requests to private, loopback or link-local addresses are not allowed (${request.label})`);
   }
-  for (const name of secretsIn(request, context)) {
+  for (const name of secretsIn(request, context, firstHop)) {
     const allowed = context.secrets.allowedHosts[name] ?? [];
-    if (allowed.length > 0 && !hostAllowed(url, allowed)) {
-      throw new StepError(`secret "${name}" may not be sent to ${request.label} (allowed: ${allowed.join(', ')})`);
+    if (allowed.length > 0) {
+      if (!hostAllowed(url, allowed)) {
+        throw new StepError(`secret "${name}" may not be sent to ${request.label} (allowed: ${allowed.join(', ')})`);
+      }
+    } else if (request.templatedHost) {
+      throw new StepError(
+        `secret "${name}" has no allowedHosts, so it is never sent to a templated host (${request.label}); set its allowedHosts or write the host literally`,
+      );
+    } else if (!firstHop && !context.secrets.literalHosts.has(url.host)) {
+      throw new StepError(
+        `secret "${name}" may not be sent to ${request.label}: without allowedHosts a secret goes only to hosts written in the flow`,
+      );
     }
   }
 }
 
-/** The secrets a request carries: those its params used, plus any value found in it by the masker. */
-function secretsIn(request: OutgoingRequest, context: StepContext): Set<string> {
+/**
+ * The secrets a request carries: on the first hop every one its params
+ * used; on a redirect those in the headers and body it kept. Plus, always,
+ * any value the masker finds in it (a secret that came through another
+ * step's output, or that the server echoed into the Location).
+ */
+function secretsIn(request: OutgoingRequest, context: StepContext, firstHop: boolean): Set<string> {
   const text = [request.url.href, ...[...request.headers].map(([n, v]) => `${n}: ${v}`), request.body ?? ''].join('\n');
-  return new Set([...context.secrets.used, ...context.secrets.masker.secretsIn(text)]);
+  const kept = firstHop ? context.secrets.used : [...request.carried.headers, ...request.carried.body];
+  return new Set([...kept, ...context.secrets.masker.secretsIn(text)]);
 }
 
 /** Sends once, following redirects by hand so that every hop passes the egress rules. */
 async function send(request: OutgoingRequest, context: StepContext, signal: AbortSignal): Promise<Response> {
   let current = request;
   for (let hop = 0; ; hop++) {
-    checkEgress(current, context);
+    checkEgress(current, context, hop === 0);
     const response = await fetch(current.url, {
       method: current.method,
       headers: current.headers,
@@ -154,18 +187,25 @@ function redirected(previous: OutgoingRequest, status: number, url: URL, context
     headers.delete('content-length');
   }
   // Like browsers drop Authorization across origins, drop every header that carries a secret.
-  if (url.origin !== previous.url.origin) {
+  const crossOrigin = url.origin !== previous.url.origin;
+  if (crossOrigin) {
     for (const [name, value] of [...headers]) {
       const sensitive = name === 'authorization' || name === 'cookie' || context.secrets.masker.secretsIn(value).length > 0;
       if (sensitive) headers.delete(name);
     }
   }
+  const body = keepMethod ? previous.body : undefined;
   return {
     method: keepMethod ? previous.method : 'GET',
     url,
     label: url.host, // chosen by the server, not rendered from the flow
+    templatedHost: false,
     headers,
-    body: keepMethod ? previous.body : undefined,
+    body,
+    carried: {
+      headers: crossOrigin ? new Set() : previous.carried.headers,
+      body: body === undefined ? new Set() : previous.carried.body,
+    },
   };
 }
 

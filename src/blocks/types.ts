@@ -19,6 +19,8 @@ export interface StepContext {
   secrets: {
     used: ReadonlySet<string>;
     allowedHosts: Readonly<Record<string, string[]>>;
+    /** Where a secret without allowedHosts may go: the hosts the run's flow version writes literally. */
+    literalHosts: ReadonlySet<string>;
     masker: Masker;
   };
   /** Development only: outbound requests may reach loopback and private addresses. */

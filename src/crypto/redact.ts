@@ -166,13 +166,13 @@ interface Pattern {
 /**
  * Every distinct string that betrays `value`: the value as an outside API
  * may echo it back (its case changed, form-decoded, its bytes in hex or read
- * as Latin-1) and its base64 forms, each carried raw, JSON-escaped or
+ * as Latin-1, read as a number and printed again) and its base64 forms, each carried raw, JSON-escaped or
  * percent-encoded (base64 too may travel in a query string or as PHP-style
  * JSON with `\/`).
  */
 function formsOf(value: string): string[] {
   const forms = new Set<string>();
-  for (const base of new Set([value, ...caseForms(value), ...echoedForms(value), ...base64Forms(value)])) {
+  for (const base of new Set([value, ...caseForms(value), ...echoedForms(value), ...numberForms(value), ...base64Forms(value)])) {
     for (const form of [base, ...jsonForms(base), ...urlForms(base)]) forms.add(form);
   }
   return [...forms].filter((form) => form.length >= MIN_SECRET_LENGTH);
@@ -205,6 +205,19 @@ function echoedForms(value: string): string[] {
   const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
   const latin1 = Array.from(bytes, (byte) => String.fromCharCode(byte)).join('');
   return [value.replace(/\+/g, ' '), hex, hex.toUpperCase(), latin1];
+}
+
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/**
+ * A value that reads as a number, as a JSON parser hands it back: rounded to
+ * a double and printed again (`1.2345678901234568e+23` for 24 digits, whose
+ * first 16 it shows), in either case of the exponent's `e`.
+ */
+function numberForms(value: string): string[] {
+  if (!DECIMAL.test(value)) return [];
+  const printed = String(Number(value));
+  return Number.isFinite(Number(value)) ? [printed, printed.toUpperCase()] : [];
 }
 
 /**

@@ -35,8 +35,8 @@ export function toFlow(row: FlowRow): Flow {
     description: row.description,
     enabled: row.enabled,
     version: row.version,
-    trigger: row.trigger as Trigger,
-    blocks: row.blocks as Block[],
+    trigger: row.trigger,
+    blocks: row.blocks,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -46,8 +46,8 @@ export function toFlow(row: FlowRow): Flow {
 
 export const definitionOf = (row: FlowRow): FlowDefinition => ({
   name: row.name,
-  trigger: row.trigger as Trigger,
-  blocks: row.blocks as Block[],
+  trigger: row.trigger,
+  blocks: row.blocks,
 });
 
 /** The flow, or a NotFoundError: for routes under /flows/:flowId. */
@@ -124,10 +124,13 @@ export async function updateFlow(
   flowId: string,
   input: FlowInput,
   expectedVersion?: number,
+  /** Throws to refuse the change, given the version it would replace. */
+  allowChange?: (current: FlowRow) => void,
 ): Promise<UpdateResult> {
   const current = await getFlow(scope, flowId);
   if (!current) return { ok: false, reason: 'not_found' };
   if (expectedVersion !== undefined && expectedVersion !== current.version) return { ok: false, reason: 'conflict' };
+  allowChange?.(current);
 
   const next: FlowRow = {
     ...current,

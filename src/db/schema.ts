@@ -1,4 +1,6 @@
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { Block, Trigger, TriggerType } from '../flows/definition';
+import type { RunStatus } from '../runs/types';
 
 /**
  * The D1 schema: the single source of truth for `drizzle/` migrations
@@ -22,9 +24,9 @@ export const flows = sqliteTable(
     enabled: integer('enabled', { mode: 'boolean' }).notNull(),
     version: integer('version').notNull(),
     /** Denormalised from `trigger` so triggers can find their flows with an index. */
-    triggerType: text('trigger_type').notNull(),
-    trigger: text('trigger', { mode: 'json' }).notNull(),
-    blocks: text('blocks', { mode: 'json' }).notNull(),
+    triggerType: text('trigger_type').$type<TriggerType>().notNull(),
+    trigger: text('trigger', { mode: 'json' }).$type<Trigger>().notNull(),
+    blocks: text('blocks', { mode: 'json' }).$type<Block[]>().notNull(),
     hookId: text('hook_id'),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
@@ -44,8 +46,8 @@ export const flowVersions = sqliteTable(
     version: integer('version').notNull(),
     tenantId: text('tenant_id').notNull(),
     name: text('name').notNull(),
-    trigger: text('trigger', { mode: 'json' }).notNull(),
-    blocks: text('blocks', { mode: 'json' }).notNull(),
+    trigger: text('trigger', { mode: 'json' }).$type<Trigger>().notNull(),
+    blocks: text('blocks', { mode: 'json' }).$type<Block[]>().notNull(),
     createdAt: text('created_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.flowId, t.version] })],
@@ -103,9 +105,10 @@ export const runs = sqliteTable(
     tenantId: text('tenant_id').notNull(),
     flowId: text('flow_id').notNull(),
     flowVersion: integer('flow_version').notNull(),
-    status: text('status').notNull(),
-    triggerType: text('trigger_type').notNull(),
-    trigger: text('trigger', { mode: 'json' }).notNull(),
+    status: text('status').$type<RunStatus>().notNull(),
+    triggerType: text('trigger_type').$type<TriggerType>().notNull(),
+    /** The trigger's payload (without `type`, which is its own column). */
+    trigger: text('trigger', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
     error: text('error'),
     createdAt: text('created_at').notNull(),
     startedAt: text('started_at'),

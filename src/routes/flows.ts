@@ -2,12 +2,13 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { createFlow, deleteFlow, listFlows, newFlowId, requireFlow, toFlow, updateFlow } from '../db/flows';
 import { tenantScope } from '../db/scope';
 import { newFlowKey } from '../crypto/vault';
-import { BlockSchema, FlowInputSchema, TriggerSchema } from '../flows/definition';
+import { type Block, BlockSchema, FlowInputSchema, TriggerSchema } from '../flows/definition';
+import { newSecretDestinations } from '../flows/secret-destinations';
 import { requireScope } from '../http/auth';
 import { newRouter } from '../http/router';
 import { flowChanged } from '../runs/executors';
 import { idPattern } from '../lib/ids';
-import { ApiError, notFound } from '../http/errors';
+import { ApiError, formatPath, notFound } from '../http/errors';
 import { readJsonBody } from '../http/json-body';
 import {
   bearerSecurity,
@@ -114,11 +115,14 @@ export const flowRoutes = newRouter()
   })
   .openapi(update, async (c) => {
     const expected = parseIfMatch(c.req.valid('header')['if-match']);
+    const input = c.req.valid('json');
+    const mayRedirectSecrets = c.var.caller.scopes.has('secrets:write');
     const result = await updateFlow(
       tenantScope(c.env, c.var.caller),
       c.req.valid('param').flowId,
-      c.req.valid('json'),
+      input,
       expected,
+      mayRedirectSecrets ? undefined : (current) => refuseSecretRedirects(current.blocks, input.blocks),
     );
     if (!result.ok) {
       if (result.reason === 'not_found') throw notFound('flow');
@@ -135,6 +139,24 @@ export const flowRoutes = newRouter()
   });
 
 const etag = (version: number): string => `"${version}"`;
+
+/**
+ * Contract, "Who may redirect a secret": without `secrets:write`, a new
+ * version may not send a secret to a host the previous one did not, nor to
+ * a templated host. 403 naming each block and secret.
+ */
+function refuseSecretRedirects(previous: readonly Block[], next: readonly Block[]): void {
+  const redirected = newSecretDestinations(previous, next);
+  if (redirected.length === 0) return;
+  throw new ApiError(
+    'forbidden',
+    'sending a secret to a new or templated host needs the secrets:write scope',
+    redirected.map((d) => ({
+      path: formatPath(d.path),
+      message: `block "${d.blockId}" would send secret "${d.secret}" to ${d.host === null ? 'a templated host' : `${d.host}, where the previous version did not send it`}`,
+    })),
+  );
+}
 
 /**
  * `If-Match: 3`, `"3"` or `W/"3"` name version 3; `*` matches any version.

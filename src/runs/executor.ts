@@ -30,6 +30,7 @@ import type { OpenedSecrets } from '../crypto/vault';
 import { writeRunIndex, type RunIndexEntry } from '../db/runs';
 import type { Env } from '../env';
 import type { Block, FlowDefinition } from '../flows/definition';
+import { literalHosts } from '../flows/secret-destinations';
 import { referencedSecrets, render, type TemplateContext } from '../flows/templates';
 import { ViewerForwarder } from '../live/viewer-forwarder';
 import { ackOf, MAX_UNACKED, sendFrames, type ViewerState } from '../live/viewers';
@@ -504,7 +505,7 @@ export class FlowExecutor extends DurableObject<Env> {
       flowId: this.flowId!,
       signal: run.abort.signal,
       allowPrivateNetwork: this.env.ALLOW_PRIVATE_EGRESS === 'true',
-      secrets: { used, allowedHosts: secrets.allowedHosts, masker: secrets.masker },
+      secrets: { used, allowedHosts: secrets.allowedHosts, literalHosts: literalHosts(run.definition.blocks), masker: secrets.masker },
       log: (level: LogLevel, message: string) => {
         const masked = truncate(secrets.masker, secrets.masker.mask(message), MAX_MESSAGE_CHARS);
         this.commit(run, machine.logLine(run.run, Date.now(), level, masked));

@@ -54,7 +54,7 @@ export async function handleUploadEvents(batch: MessageBatch<unknown>, env: Env)
         const matching = await withoutWriter(
           env,
           upload,
-          candidates.filter((flow) => flow.tenantId === upload.tenantId && matches(flow.trigger as Trigger, upload.key)),
+          candidates.filter((flow) => flow.tenantId === upload.tenantId && matches(flow.trigger, upload.key)),
         );
         if (matching.length > 0) {
           const decision = await takeTokens(env, `tenant:${upload.tenantId}`, tenantRunLimit(env), matching.length);

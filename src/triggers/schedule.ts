@@ -35,7 +35,7 @@ export async function startScheduledRuns(env: Env, scheduledTime: number): Promi
 }
 
 function isDue(flow: FlowRow, minute: Date): boolean {
-  const trigger = flow.trigger as Trigger;
+  const trigger = flow.trigger;
   if (trigger.type !== 'schedule') return false;
   try {
     return parseCron(trigger.cron).matches(minute);

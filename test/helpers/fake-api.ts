@@ -18,7 +18,7 @@ import type { RecordedRequest } from './recorded';
  * - `ANY /flaky/<key>/<failures>/<code>`: the first `<failures>` calls for `<key>` answer `<code>`
  *   (with `Retry-After` from `?retryAfter=`), later ones 200.
  * - `ANY /slow/<ms>`: answers 200 after `<ms>` milliseconds.
- * - `ANY /redirect?to=<url>`: 302 to `<url>`.
+ * - `ANY /redirect?to=<url>[&status=<3xx>]`: 302 (or that status) to `<url>`.
  * - `GET /__requests?path=<prefix>`: the recorded requests (not recording itself); `DELETE /__requests` clears them.
  * - `PUT /__jwks` stores a JWKS document that `GET /jwks.json` then serves (an identity provider's keys).
  */
@@ -116,7 +116,7 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
         setTimeout(() => send(200, { slept: Number(rest[0]) }), Number(rest[0]) || 0);
         return;
       case 'redirect':
-        res.writeHead(302, { location: url.searchParams.get('to') ?? '/' });
+        res.writeHead(Number(url.searchParams.get('status') ?? 302), { location: url.searchParams.get('to') ?? '/' });
         return res.end();
       default:
         return send(404, { error: 'no such fake route' });
