@@ -64,7 +64,5 @@ export async function runCryptoBench(): Promise<{ baselineMs: number; figures: C
 
 export function printCryptoBench(result: Awaited<ReturnType<typeof runCryptoBench>>): void {
   console.log(`\nSecrets (baseline: SHA-256 of 1 MB = ${ms(result.baselineMs)})`);
-  console.table(
-    result.figures.map((f) => ({ figure: f.name, median: ms(f.medianMs), 'x baseline': f.ratioToBaseline.toFixed(3) })),
-  );
+  console.table(result.figures.map((f) => ({ figure: f.name, median: ms(f.medianMs), 'x baseline': f.ratioToBaseline.toFixed(3) })));
 }

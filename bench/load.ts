@@ -26,8 +26,7 @@ export async function load(task: (index: number) => Promise<boolean>, options: L
   let issued = 0;
   let errors = 0;
   const started = performance.now();
-  const more = () =>
-    options.total !== undefined ? issued < options.total : performance.now() - started < (options.durationMs ?? 0);
+  const more = () => (options.total !== undefined ? issued < options.total : performance.now() - started < (options.durationMs ?? 0));
   const worker = async () => {
     while (more()) {
       const index = issued++;

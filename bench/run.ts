@@ -164,7 +164,12 @@ function printLive(live: LiveResult): void {
 function printUploads(uploads: UploadResult): void {
   console.log(`\nUpload trigger: ${uploads.uploads} uploads through the API → every run finished`);
   console.table([
-    { uploads: uploads.uploads, 'seconds to all finished': fixed(uploads.secondsToAllFinished, 2), runs: uploads.runs, duplicates: uploads.duplicates },
+    {
+      uploads: uploads.uploads,
+      'seconds to all finished': fixed(uploads.secondsToAllFinished, 2),
+      runs: uploads.runs,
+      duplicates: uploads.duplicates,
+    },
   ]);
 }
 

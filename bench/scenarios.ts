@@ -266,4 +266,3 @@ export async function uploadTrigger(service: Service, count: number): Promise<Up
   const keys = runs.map((r) => r.trigger.key);
   return { uploads: count, secondsToAllFinished, runs: runs.length, duplicates: keys.length - new Set(keys).size };
 }
-

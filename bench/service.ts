@@ -43,10 +43,7 @@ export const hasDevShm = (): boolean => existsSync('/dev/shm');
 
 export async function startService(options: ServiceOptions): Promise<Service> {
   const stateDir = freshStateDir(options.state);
-  const [server, outside] = await Promise.all([
-    startDevServer({ vars: BENCH_VARS, stateDir, logLevel: options.logLevel }),
-    startFakeApi(),
-  ]);
+  const [server, outside] = await Promise.all([startDevServer({ vars: BENCH_VARS, stateDir, logLevel: options.logLevel }), startFakeApi()]);
   const vars = Object.entries(BENCH_VARS).map(([key, value]) => `${key}=${value}`);
   return {
     server,

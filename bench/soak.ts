@@ -64,13 +64,18 @@ export async function soak(service: Service, runs: number, concurrency = 50): Pr
   );
 
   await new Promise((resolve) => setTimeout(resolve, 1000)); // the last index batch (within a second)
-  const d1 = await service.call<{ runsStarted: number; configLoads: number; indexBatches: number }>('GET', `/dev/flows/${flowId}/executor-stats`);
+  const d1 = await service.call<{ runsStarted: number; configLoads: number; indexBatches: number }>(
+    'GET',
+    `/dev/flows/${flowId}/executor-stats`,
+  );
   const d1RoundTripsPerRun = (d1.body.configLoads + d1.body.indexBatches) / d1.body.runsStarted;
 
   const started = outcomes.filter((o): o is Required<Outcome> => o.id !== undefined);
   await forEachLimited(
     started.filter((o) => !FINAL.has(o.status)),
-    async (o) => void (o.status = await finalStatus(service, o.id)),
+    async (o) => {
+      o.status = await finalStatus(service, o.id);
+    },
   );
   const lostBy: Record<string, number> = {};
   for (const { status } of outcomes) if (status !== 'succeeded') lostBy[status] = (lostBy[status] ?? 0) + 1;
@@ -129,7 +134,13 @@ export function printSoak(soakResult: SoakResult): void {
 
 /** Runs `check` over `items`, CHECK_CONCURRENCY at a time. */
 async function forEachLimited<T>(items: readonly T[], check: (item: T) => Promise<void>): Promise<void> {
-  await load(async (i) => (await check(items[i]!), true), { concurrency: CHECK_CONCURRENCY, total: items.length });
+  await load(
+    async (i) => {
+      await check(items[i]!);
+      return true;
+    },
+    { concurrency: CHECK_CONCURRENCY, total: items.length },
+  );
 }
 
 /** Polls a run until it has ended (at most 60 s): its final status, or its last status seen. */

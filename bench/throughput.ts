@@ -4,7 +4,7 @@
  * succeeded (`?wait`). The same function measures any service (on disk, in
  * /dev/shm), so the tables compare.
  */
-import { type LoadResult } from './load';
+import type { LoadResult } from './load';
 import { baseline, seedFlow, seedThroughput } from './scenarios';
 import type { Service } from './service';
 

@@ -27,11 +27,10 @@ const wranglerBin = createRequire(import.meta.url).resolve('wrangler/bin/wrangle
 const { vars, created } = ensureDevVars();
 if (created) console.log('Created .dev.vars with a fresh JWT_SECRET and MASTER_KEY.');
 
-const migrate = spawnSync(
-  process.execPath,
-  [wranglerBin, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir],
-  { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, CI: 'true' } },
-);
+const migrate = spawnSync(process.execPath, [wranglerBin, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', stateDir], {
+  stdio: ['ignore', 'inherit', 'inherit'],
+  env: { ...process.env, CI: 'true' },
+});
 if (migrate.status !== 0) {
   console.error('Applying the D1 migrations failed.');
   process.exit(migrate.status ?? 1);

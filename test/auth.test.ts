@@ -4,8 +4,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { verifyToken } from '../src/http/auth';
 import { ALL_SCOPES, callJson, token } from './helpers/api';
 
-const b64url = (value: unknown) =>
-  btoa(JSON.stringify(value)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const b64url = (value: unknown) => btoa(JSON.stringify(value)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
 async function expectUnauthorized(authorization: string | undefined) {
   const headers: Record<string, string> = authorization ? { authorization } : {};

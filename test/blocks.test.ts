@@ -98,16 +98,49 @@ describe('templates', () => {
 describe('egress rules', () => {
   it('recognises private, loopback and link-local hosts', () => {
     for (const host of [
-      '127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '0.0.0.0', '100.64.0.1', '198.18.0.1', '192.0.0.8',
-      'localhost', 'db.internal', '[::1]', '[::]', '[fd00::1]', '[fe80::1]', '[fec0::1]', '[::ffff:127.0.0.1]',
-      '[::7f00:1]', '[::ffff:0:7f00:1]', '[64:ff9b::a9fe:a9fe]',
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.20.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '0.0.0.0',
+      '100.64.0.1',
+      '198.18.0.1',
+      '192.0.0.8',
+      'localhost',
+      'db.internal',
+      '[::1]',
+      '[::]',
+      '[fd00::1]',
+      '[fe80::1]',
+      '[fec0::1]',
+      '[::ffff:127.0.0.1]',
+      '[::7f00:1]',
+      '[::ffff:0:7f00:1]',
+      '[64:ff9b::a9fe:a9fe]',
       // Single-label names (a cluster's own hosts), 6to4 carrying a private IPv4, documentation ranges.
-      'vm', 'runsc', 'metadata', '[2002:c0a8:101::1]', '[2002:7f00:1::]', '[2002:a9fe:a9fe::]',
-      '192.0.2.10', '198.51.100.7', '203.0.113.9',
+      'vm',
+      'runsc',
+      'metadata',
+      '[2002:c0a8:101::1]',
+      '[2002:7f00:1::]',
+      '[2002:a9fe:a9fe::]',
+      '192.0.2.10',
+      '198.51.100.7',
+      '203.0.113.9',
     ]) {
       expect(isPrivateHost(new URL(`http://${host}/`).hostname), host).toBe(true);
     }
-    for (const host of ['api.postmarkapp.com', '8.8.8.8', '172.32.0.1', '[2606:4700::1111]', '[::ffff:8.8.8.8]', '[64:ff9b::808:808]', '[2002:808:808::1]', '203.0.114.1']) {
+    for (const host of [
+      'api.postmarkapp.com',
+      '8.8.8.8',
+      '172.32.0.1',
+      '[2606:4700::1111]',
+      '[::ffff:8.8.8.8]',
+      '[64:ff9b::808:808]',
+      '[2002:808:808::1]',
+      '203.0.114.1',
+    ]) {
       expect(isPrivateHost(new URL(`http://${host}/`).hostname), host).toBe(false);
     }
     // Numeric and hex forms are normalised by the URL parser first.
@@ -153,9 +186,7 @@ describe('http_request block, directly', () => {
 
   it('in production refuses loopback and private addresses before sending', async () => {
     const path = uniquePath('private');
-    await expect(httpRequestBlock.run({ method: 'GET', url: fakeUrl(path) }, context())).rejects.toThrow(
-      /private, loopback or link-local/,
-    );
+    await expect(httpRequestBlock.run({ method: 'GET', url: fakeUrl(path) }, context())).rejects.toThrow(/private, loopback or link-local/);
     await expect(httpRequestBlock.run({ method: 'GET', url: 'http://169.254.169.254/latest/meta-data' }, context())).rejects.toThrow(
       /private/,
     );
@@ -164,7 +195,10 @@ describe('http_request block, directly', () => {
 
   it('refuses header values that gained CR/LF through a template (header injection)', async () => {
     await expect(
-      httpRequestBlock.run({ method: 'GET', url: 'https://example.com/', headers: { 'X-A': 'ok\r\nX-Injected: 1' } }, context({ allowPrivateNetwork: true })),
+      httpRequestBlock.run(
+        { method: 'GET', url: 'https://example.com/', headers: { 'X-A': 'ok\r\nX-Injected: 1' } },
+        context({ allowPrivateNetwork: true }),
+      ),
     ).rejects.toThrow(/CR, LF or NUL/);
   });
 
@@ -176,7 +210,12 @@ describe('http_request block, directly', () => {
       { method: 'POST', url: fakeUrl(`/redirect?status=307&to=${encodeURIComponent(target)}`), body: { key: 'sk-redirect-secret-1' } },
       context({
         allowPrivateNetwork: true,
-        secrets: { used: new Set(['api_key']), allowedHosts: { api_key: [`127.0.0.1:${new URL(fakeUrl('/')).port}`] }, literalHosts: new Set(), masker },
+        secrets: {
+          used: new Set(['api_key']),
+          allowedHosts: { api_key: [`127.0.0.1:${new URL(fakeUrl('/')).port}`] },
+          literalHosts: new Set(),
+          masker,
+        },
       }),
     );
     await expect(result).rejects.toThrow(/secret "api_key" may not be sent to localhost/);
@@ -188,7 +227,11 @@ describe('http_request block, directly', () => {
     const masker = createMasker(new Map([['api_key', 'sk-unrestricted-2']]));
     const target = fakeUrl(path).replace('127.0.0.1', 'localhost');
     const result = await httpRequestBlock.run(
-      { method: 'GET', url: fakeUrl(`/redirect?to=${encodeURIComponent(target)}`), headers: { 'X-Key': 'sk-unrestricted-2', 'X-Plain': 'kept' } },
+      {
+        method: 'GET',
+        url: fakeUrl(`/redirect?to=${encodeURIComponent(target)}`),
+        headers: { 'X-Key': 'sk-unrestricted-2', 'X-Plain': 'kept' },
+      },
       context({ allowPrivateNetwork: true, secrets: { used: new Set(['api_key']), allowedHosts: {}, literalHosts: new Set(), masker } }),
     );
     expect(result.failed).toBeUndefined();

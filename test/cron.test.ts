@@ -54,14 +54,7 @@ describe('parseCron().matches', () => {
 
   it('combines lists of ranges and steps', () => {
     const hours = ['00', '01', '02', '03', '10', '11', '12', '22'].map((h) => `2025-06-01T${h}:00:00Z`);
-    expect(matching('0 0-2,10-12/2,22 * * *', hours)).toEqual([
-      hours[0],
-      hours[1],
-      hours[2],
-      hours[4],
-      hours[6],
-      hours[7],
-    ]);
+    expect(matching('0 0-2,10-12/2,22 * * *', hours)).toEqual([hours[0], hours[1], hours[2], hours[4], hours[6], hours[7]]);
   });
 
   it('accepts month names, case-insensitively', () => {

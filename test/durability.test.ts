@@ -34,17 +34,27 @@ describe('runs survive their object being aborted', () => {
       [
         { id: 'before', type: 'log', params: { message: 'before' } },
         { id: 'pause', type: 'delay', params: { seconds: 1 } },
-        { id: 'send', type: 'http_request', params: { method: 'POST', url: fakeUrl(path), headers: { 'X-Token': '{{SECRETS.api_key}}' }, body: { To: 'ops@example.com' } } },
+        {
+          id: 'send',
+          type: 'http_request',
+          params: { method: 'POST', url: fakeUrl(path), headers: { 'X-Token': '{{SECRETS.api_key}}' }, body: { To: 'ops@example.com' } },
+        },
       ],
       (flowId) => setSecret(tok, flowId, 'api_key', SECRET),
     );
-    await until(() => getRun(runId), (r) => r.body.status === 'waiting');
+    await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'waiting',
+    );
     expect(await storageDump(runId)).not.toContain(SECRET);
 
     await abortAllDurableObjects();
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await runDurableObjectAlarm(stubOf(runId));
-    const done = await until(() => getRun(runId), (r) => r.body.status === 'succeeded');
+    const done = await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'succeeded',
+    );
 
     expect(stepOf(done.body, 'before').attempts).toBe(1);
     expect(stepOf(done.body, 'pause')).toMatchObject({ status: 'succeeded', output: { sleptSeconds: 1 } });
@@ -64,11 +74,17 @@ describe('runs survive their object being aborted', () => {
       { id: 'slow', type: 'http_request', params: { method: 'GET', url: fakeUrl(`/slow/1500?k=${key}`), retries: 0 } },
       { id: 'last', type: 'log', params: { message: 'last' } },
     ]);
-    await until(() => received('/slow/1500'), (reqs) => reqs.some((r) => r.query.includes(key)));
+    await until(
+      () => received('/slow/1500'),
+      (reqs) => reqs.some((r) => r.query.includes(key)),
+    );
 
     await abortAllDurableObjects();
     expect(await runDurableObjectAlarm(stubOf(runId))).toBe(true);
-    const done = await until(() => getRun(runId), (r) => r.body.status === 'succeeded');
+    const done = await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'succeeded',
+    );
 
     expect(stepOf(done.body, 'first').attempts).toBe(1);
     expect(stepOf(done.body, 'slow')).toMatchObject({ status: 'succeeded', attempts: 2 });
@@ -84,19 +100,32 @@ describe('runs survive their object being aborted', () => {
     const flow = await createFlow(tok, {
       blocks: [
         { id: 'pause', type: 'delay', params: { seconds: 1 } },
-        { id: 'send', type: 'http_request', params: { method: 'POST', url: fakeUrl(path), headers: { 'X-Token': '{{SECRETS.old_key}}' }, body: { To: 'x' } } },
+        {
+          id: 'send',
+          type: 'http_request',
+          params: { method: 'POST', url: fakeUrl(path), headers: { 'X-Token': '{{SECRETS.old_key}}' }, body: { To: 'x' } },
+        },
       ],
     });
     await setSecret(tok, flow.id, 'old_key', SECRET);
     const runId = (await callJson('POST', `/v1/flows/${flow.id}/runs`, { token: tok, body: {} })).body.id;
-    await until(() => getRun(runId), (r) => r.body.status === 'waiting');
-    const v2 = await callJson('PUT', `/v1/flows/${flow.id}`, { token: tok, body: flowBody({ blocks: [{ id: 'other', type: 'log', params: { message: 'v2' } }] }) });
+    await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'waiting',
+    );
+    const v2 = await callJson('PUT', `/v1/flows/${flow.id}`, {
+      token: tok,
+      body: flowBody({ blocks: [{ id: 'other', type: 'log', params: { message: 'v2' } }] }),
+    });
     expect(v2.body.version).toBe(2);
 
     await abortAllDurableObjects();
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await runDurableObjectAlarm(stubOf(runId));
-    const done = await until(() => getRun(runId), (r) => r.body.status === 'succeeded');
+    const done = await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'succeeded',
+    );
     expect(done.body.flowVersion).toBe(1);
     expect((await received(path))[0]!.headers['x-token']).toBe(SECRET);
   });
@@ -105,14 +134,19 @@ describe('runs survive their object being aborted', () => {
 describe('a step that keeps killing its object', () => {
   it('is given up after 3 starts instead of being retried forever', async () => {
     const key = crypto.randomUUID();
-    const runId = await start([{ id: 'slow', type: 'http_request', params: { method: 'GET', url: fakeUrl(`/slow/3000?k=${key}`), retries: 0 } }]);
+    const runId = await start([
+      { id: 'slow', type: 'http_request', params: { method: 'GET', url: fakeUrl(`/slow/3000?k=${key}`), retries: 0 } },
+    ]);
     const calls = () => received('/slow/3000').then((reqs) => reqs.filter((r) => r.query.includes(key)).length);
     for (let crash = 1; crash <= 3; crash++) {
       await until(calls, (n) => n === crash);
       await abortAllDurableObjects();
       expect(await runDurableObjectAlarm(stubOf(runId))).toBe(true);
     }
-    const done = await until(() => getRun(runId), (r) => r.body.status === 'failed');
+    const done = await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'failed',
+    );
     expect(stepOf(done.body, 'slow')).toMatchObject({ status: 'failed', error: 'the step was interrupted 3 times; giving up' });
     expect(await calls()).toBe(3);
   });
@@ -124,7 +158,10 @@ describe('cancel', () => {
       { id: 'pause', type: 'delay', params: { seconds: 3600 } },
       { id: 'after', type: 'log', params: { message: 'never' } },
     ]);
-    await until(() => getRun(runId), (r) => r.body.status === 'waiting');
+    await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'waiting',
+    );
     const res = await callJson('POST', `/v1/runs/${runId}/cancel`, { token: tok });
     expect(res.status).toBe(202);
     expect(res.body.status).toBe('cancelled');
@@ -148,7 +185,10 @@ describe('cancel', () => {
     await abortAllDurableObjects();
     const res = await callJson('POST', `/v1/runs/${runId}/cancel`, { token: tok });
     expect(res.status).toBe(202);
-    const done = await until(() => getRun(runId), (r) => r.body.status === 'cancelled');
+    const done = await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'cancelled',
+    );
     expect(stepOf(done.body, 'slow')).toMatchObject({ status: 'failed', error: 'cancelled', attempts: 1 });
     expect(stepOf(done.body, 'after').status).toBe('skipped');
     await new Promise((resolve) => setTimeout(resolve, 1200));
@@ -160,10 +200,16 @@ describe('cancel', () => {
       { id: 'slow', type: 'http_request', params: { method: 'GET', url: fakeUrl('/slow/5000'), timeoutMs: 20000, retries: 0 } },
       { id: 'after', type: 'log', params: { message: 'never' } },
     ]);
-    await until(() => getRun(runId), (r) => stepOf(r.body, 'slow').status === 'running');
+    await until(
+      () => getRun(runId),
+      (r) => stepOf(r.body, 'slow').status === 'running',
+    );
     const started = Date.now();
     await callJson('POST', `/v1/runs/${runId}/cancel`, { token: tok });
-    const done = await until(() => getRun(runId), (r) => r.body.status === 'cancelled');
+    const done = await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'cancelled',
+    );
     expect(Date.now() - started).toBeLessThan(4000);
     expect(stepOf(done.body, 'slow')).toMatchObject({ status: 'failed', error: 'cancelled' });
     expect(stepOf(done.body, 'after').status).toBe('skipped');

@@ -1,10 +1,12 @@
 import type { D1Migration } from 'cloudflare:test';
-import type { Env as WorkerEnv } from '../src/env';
+import type { TEST_BINDINGS } from './bindings';
+
+type TestSettings = { [name in keyof typeof TEST_BINDINGS]?: string };
 
 declare global {
   namespace Cloudflare {
-    // The `env` of `cloudflare:test`: the Worker's bindings plus the test-only migrations.
-    interface Env extends WorkerEnv {
+    // The `env` of `cloudflare:test`: the Worker's bindings, the test settings and the migrations.
+    interface Env extends TestSettings {
       TEST_MIGRATIONS: D1Migration[];
     }
   }

@@ -107,9 +107,7 @@ describe('wrapped flow keys', () => {
       new RegExp(`wrapped by master key ${wrapped.kekId}, which is neither`),
     );
     // Even when the stored id is forged to match, the wrong key cannot authenticate.
-    await expect(unwrapFlowKey(wrong, { ...wrapped, kekId: wrong.current.id }, 'acme', 'flw_a')).rejects.toThrow(
-      /failed authentication/,
-    );
+    await expect(unwrapFlowKey(wrong, { ...wrapped, kekId: wrong.current.id }, 'acme', 'flw_a')).rejects.toThrow(/failed authentication/);
   });
 });
 
@@ -127,7 +125,12 @@ describe('master key rotation', () => {
     return sealSecret(key, `value-of-${flowId}`, tenant, flowId, 'api_key');
   }
 
-  async function openStored(masterKeys: { MASTER_KEY: string; MASTER_KEY_PREVIOUS?: string }, tenant: string, flowId: string, sealed: string) {
+  async function openStored(
+    masterKeys: { MASTER_KEY: string; MASTER_KEY_PREVIOUS?: string },
+    tenant: string,
+    flowId: string,
+    sealed: string,
+  ) {
     const row = await env.DB.prepare('SELECT kek_id AS kekId, wrapped_key AS wrappedKey FROM flow_keys WHERE flow_id = ?')
       .bind(flowId)
       .first<WrappedFlowKey>();

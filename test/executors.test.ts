@@ -23,7 +23,11 @@ async function warmFlow(path: string) {
   const flow = await createFlow(tok, {
     blocks: [
       { id: 'say', type: 'log', params: { message: 'region={{VARIABLES.region}}' } },
-      { id: 'send', type: 'http_request', params: { method: 'POST', url: fakeUrl(path), headers: { 'X-Key': '{{SECRETS.api_key}}' }, body: {} } },
+      {
+        id: 'send',
+        type: 'http_request',
+        params: { method: 'POST', url: fakeUrl(path), headers: { 'X-Key': '{{SECRETS.api_key}}' }, body: {} },
+      },
     ],
   });
   await setVariable(tok, flow.id, 'region', 'eu-west');
@@ -44,16 +48,30 @@ describe('the warm cache', () => {
 
     await setSecret(tok, flow.id, 'api_key', 'second-secret-value-2');
     await runToEnd(tok, flow.id);
-    expect((await received(path)).map((r) => r.headers['x-key'])).toEqual(['first-secret-value-1', 'first-secret-value-1', 'second-secret-value-2']);
+    expect((await received(path)).map((r) => r.headers['x-key'])).toEqual([
+      'first-secret-value-1',
+      'first-secret-value-1',
+      'second-secret-value-2',
+    ]);
 
-    const v2 = await callJson('PUT', `/v1/flows/${flow.id}`, { token: tok, body: flowBody({ blocks: [{ id: 'say', type: 'log', params: { message: 'version two' } }] }) });
+    const v2 = await callJson('PUT', `/v1/flows/${flow.id}`, {
+      token: tok,
+      body: flowBody({ blocks: [{ id: 'say', type: 'log', params: { message: 'version two' } }] }),
+    });
     expect(v2.status).toBe(200);
     const after = (await runToEnd(tok, flow.id)).run;
     expect(after.flowVersion).toBe(2);
     expect(stepOf(after, 'say').output.message).toBe('version two');
 
     expect((await call('DELETE', `/v1/flows/${flow.id}/variables/region`, { token: tok })).status).toBe(204);
-    expect((await call('PUT', `/v1/flows/${flow.id}`, { token: tok, body: flowBody({ blocks: [{ id: 'say', type: 'log', params: { message: '{{VARIABLES.region}}' } }] }) })).status).toBe(200);
+    expect(
+      (
+        await call('PUT', `/v1/flows/${flow.id}`, {
+          token: tok,
+          body: flowBody({ blocks: [{ id: 'say', type: 'log', params: { message: '{{VARIABLES.region}}' } }] }),
+        })
+      ).status,
+    ).toBe(200);
     expect(stepOf((await runToEnd(tok, flow.id)).run, 'say').error).toMatch(/variable "region" is not set/);
   });
 
@@ -63,18 +81,28 @@ describe('the warm cache', () => {
       blocks: [
         { id: 'pause', type: 'delay', params: { seconds: 1 } },
         { id: 'say', type: 'log', params: { message: 'region={{VARIABLES.region}}' } },
-        { id: 'send', type: 'http_request', params: { method: 'POST', url: fakeUrl(path), headers: { 'X-Key': '{{SECRETS.api_key}}' }, body: {} } },
+        {
+          id: 'send',
+          type: 'http_request',
+          params: { method: 'POST', url: fakeUrl(path), headers: { 'X-Key': '{{SECRETS.api_key}}' }, body: {} },
+        },
       ],
     });
     await setVariable(tok, flow.id, 'region', 'eu-west');
     await setSecret(tok, flow.id, 'api_key', 'first-secret-value-1');
     const runId = await start(flow.id);
-    await until(() => getRun(runId), (r) => r.body.status === 'waiting');
+    await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'waiting',
+    );
     await setVariable(tok, flow.id, 'region', 'us-east');
     await setSecret(tok, flow.id, 'api_key', 'second-secret-value-2');
     await callJson('PUT', `/v1/flows/${flow.id}`, { token: tok, body: flowBody({ blocks: [] }) });
 
-    const done = await until(() => getRun(runId), (r) => r.body.status === 'succeeded');
+    const done = await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'succeeded',
+    );
     expect(done.body.flowVersion).toBe(1);
     expect(stepOf(done.body, 'say').output.message).toBe('region=eu-west');
     expect((await received(path)).map((r) => r.headers['x-key'])).toEqual(['second-secret-value-2']);
@@ -85,15 +113,25 @@ describe('the warm cache', () => {
     const flow = await createFlow(tok, {
       blocks: [
         { id: 'pause', type: 'delay', params: { seconds: 1 } },
-        { id: 'send', type: 'http_request', params: { method: 'POST', url: fakeUrl(path), headers: { 'X-Key': '{{SECRETS.api_key}}' }, body: {} } },
+        {
+          id: 'send',
+          type: 'http_request',
+          params: { method: 'POST', url: fakeUrl(path), headers: { 'X-Key': '{{SECRETS.api_key}}' }, body: {} },
+        },
       ],
     });
     await setSecret(tok, flow.id, 'api_key', 'doomed-secret-value-3');
     const runId = await start(flow.id);
-    await until(() => getRun(runId), (r) => r.body.status === 'waiting');
+    await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'waiting',
+    );
     expect((await call('DELETE', `/v1/flows/${flow.id}`, { token: tok })).status).toBe(204);
 
-    const done = await until(() => getRun(runId), (r) => r.body.status === 'failed');
+    const done = await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'failed',
+    );
     expect(stepOf(done.body, 'send').error).toBe("cannot open the flow's secrets: the flow no longer exists");
     expect(await received(path)).toEqual([]);
     expect((await callJson('POST', `/v1/flows/${flow.id}/runs`, { token: tok, body: {} })).status).toBe(404);
@@ -119,12 +157,25 @@ describe('the cache itself', () => {
 
 describe('memory', () => {
   it('a waiting run is not held in memory; its alarm reads it back and it finishes', async () => {
-    const flow = await createFlow(tok, { blocks: [{ id: 'pause', type: 'delay', params: { seconds: 1 } }, { id: 'say', type: 'log', params: { message: 'woke' } }] });
+    const flow = await createFlow(tok, {
+      blocks: [
+        { id: 'pause', type: 'delay', params: { seconds: 1 } },
+        { id: 'say', type: 'log', params: { message: 'woke' } },
+      ],
+    });
     const runId = await start(flow.id);
-    await until(() => getRun(runId), (r) => r.body.status === 'waiting');
-    const held = await runInDurableObject(executorObject(runId), (instance) => (instance as unknown as { active: Map<string, unknown> }).active.has(runId));
+    await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'waiting',
+    );
+    const held = await runInDurableObject(executorObject(runId), (instance) =>
+      (instance as unknown as { active: Map<string, unknown> }).active.has(runId),
+    );
     expect(held).toBe(false);
-    const done = await until(() => getRun(runId), (r) => r.body.status === 'succeeded');
+    const done = await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'succeeded',
+    );
     expect(stepOf(done.body, 'say').output.message).toBe('woke');
   });
 });
@@ -138,7 +189,10 @@ describe('isolation', () => {
     expect(executorOfRun(runB)!.flowId).toBe(b.id);
     const idsIn = (runId: string) =>
       runInDurableObject(executorObject(runId), (_instance, state) =>
-        state.storage.sql.exec<{ id: string }>('SELECT id FROM runs').toArray().map((row) => row.id),
+        state.storage.sql
+          .exec<{ id: string }>('SELECT id FROM runs')
+          .toArray()
+          .map((row) => row.id),
       );
     expect(await idsIn(runA)).not.toContain(runB);
     expect(await idsIn(runB)).not.toContain(runA);
@@ -175,7 +229,7 @@ describe('the run index', () => {
     expect(Date.now() - finishedAt).toBeLessThan(1000);
   });
 
-  it('GET /v1/runs lists the tenant\'s runs across flows, newest first, by status and flow, page by page', async () => {
+  it("GET /v1/runs lists the tenant's runs across flows, newest first, by status and flow, page by page", async () => {
     const lister = await token({ tenant: 'run-lister' });
     const one = await createFlow(lister, { blocks: [{ id: 'a', type: 'log', params: { message: 'x' } }] });
     const two = await createFlow(lister, { blocks: [{ id: 'a', type: 'log', params: { message: '{{VARIABLES.missing}}' } }] });
@@ -211,7 +265,10 @@ describe('executor storage', () => {
     const flow = await createFlow(tok);
     const runId = (await runToEnd(tok, flow.id)).run.id;
     const versionOf = (id: string) =>
-      runInDurableObject(executorObject(id), (_instance, state) => state.storage.sql.exec<{ version: number }>('SELECT version FROM schema_version').one().version);
+      runInDurableObject(
+        executorObject(id),
+        (_instance, state) => state.storage.sql.exec<{ version: number }>('SELECT version FROM schema_version').one().version,
+      );
     const current = await versionOf(runId);
     expect(current).toBeGreaterThanOrEqual(1);
 

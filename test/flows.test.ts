@@ -45,9 +45,7 @@ describe('flows CRUD', () => {
     });
     expect(v2.status).toBe(200);
     expect(v2.body).toMatchObject({ id: flow.id, name: 'v2', enabled: false, version: 2, createdAt: flow.createdAt });
-    const versions = await env.DB.prepare('SELECT version, name FROM flow_versions WHERE flow_id = ? ORDER BY version')
-      .bind(flow.id)
-      .all();
+    const versions = await env.DB.prepare('SELECT version, name FROM flow_versions WHERE flow_id = ? ORDER BY version').bind(flow.id).all();
     expect(versions.results).toEqual([
       { version: 1, name: 'Email on upload' },
       { version: 2, name: 'v2' },

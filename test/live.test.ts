@@ -93,8 +93,15 @@ describe('live tickets', () => {
 
 describe('run live socket', () => {
   it('replays from the start, streams the rest live, and closes with 1000 after the final event', async () => {
-    const { runId } = await startRun([...logs(2), { id: 'pause', type: 'delay', params: { seconds: 1 } }, ...logs(3).map((b) => ({ ...b, id: `after_${b.id}` }))]);
-    await until(() => callJson('GET', `/v1/runs/${runId}`, { token: tok }), (r) => r.body.status === 'waiting');
+    const { runId } = await startRun([
+      ...logs(2),
+      { id: 'pause', type: 'delay', params: { seconds: 1 } },
+      ...logs(3).map((b) => ({ ...b, id: `after_${b.id}` })),
+    ]);
+    await until(
+      () => callJson('GET', `/v1/runs/${runId}`, { token: tok }),
+      (r) => r.body.status === 'waiting',
+    );
     const socket = await openLive(`/v1/runs/${runId}/live`, { token: tok });
     expect(socket.status).toBe(101);
     expect(await socket.closed).toBe(1000);
@@ -106,12 +113,18 @@ describe('run live socket', () => {
 
   it('after=<seq> sends only what came later', async () => {
     const { runId } = await startRun(logs(5));
-    await until(() => callJson('GET', `/v1/runs/${runId}`, { token: tok }), (r) => r.body.status === 'succeeded');
+    await until(
+      () => callJson('GET', `/v1/runs/${runId}`, { token: tok }),
+      (r) => r.body.status === 'succeeded',
+    );
     const issued = await ticketFor({ runId });
     const socket = await openLive(`/v1/runs/${runId}/live?ticket=${issued.body.ticket}&after=7`);
     expect(await socket.closed).toBe(1000);
     expect(socket.events[0].seq).toBe(8);
-    expectConsecutive(socket.events.map((e) => e.seq), 8);
+    expectConsecutive(
+      socket.events.map((e) => e.seq),
+      8,
+    );
   });
 
   it('viewers joining while events are being produced get each seq exactly once, in order', async () => {
@@ -127,8 +140,15 @@ describe('run live socket', () => {
   });
 
   it('survives its object being aborted: the viewer reconnects with after= and misses nothing', async () => {
-    const { runId } = await startRun([...logs(2), { id: 'pause', type: 'delay', params: { seconds: 2 } }, ...logs(2).map((b) => ({ ...b, id: `z${b.id}` }))]);
-    await until(() => callJson('GET', `/v1/runs/${runId}`, { token: tok }), (r) => r.body.status === 'waiting');
+    const { runId } = await startRun([
+      ...logs(2),
+      { id: 'pause', type: 'delay', params: { seconds: 2 } },
+      ...logs(2).map((b) => ({ ...b, id: `z${b.id}` })),
+    ]);
+    await until(
+      () => callJson('GET', `/v1/runs/${runId}`, { token: tok }),
+      (r) => r.body.status === 'waiting',
+    );
     const first = await openLive(`/v1/runs/${runId}/live`, { token: tok });
     const beforeAbort = await first.received(1);
     await abortAllDurableObjects();
@@ -144,11 +164,13 @@ describe('run live socket', () => {
   });
 });
 
-describe('flow live socket (hosted by the flow\'s executor shard 0)', () => {
+describe("flow live socket (hosted by the flow's executor shard 0)", () => {
   it('delivers every event of 20 concurrent runs to 5 viewers', async () => {
     const flow = await createFlow(tok, { blocks: logs(4) });
     const viewers = await Promise.all(
-      Array.from({ length: 5 }, async () => openLive(`/v1/flows/${flow.id}/live?ticket=${(await ticketFor({ flowId: flow.id })).body.ticket}`)),
+      Array.from({ length: 5 }, async () =>
+        openLive(`/v1/flows/${flow.id}/live?ticket=${(await ticketFor({ flowId: flow.id })).body.ticket}`),
+      ),
     );
     expect(viewers.map((v) => v.status)).toEqual(Array(5).fill(101));
     const runs = await Promise.all(
@@ -173,7 +195,16 @@ describe('flow live socket (hosted by the flow\'s executor shard 0)', () => {
       if (acking.events.length % 100 === 0) acking.ws!.send(JSON.stringify({ type: 'ack', received: acking.events.length }));
     });
     const hub = flowViewerHost(flow.id);
-    const event = (seq: number): string => JSON.stringify({ type: 'log', seq, ts: new Date().toISOString(), runId: 'run_x', blockId: 'a', level: 'info', message: 'x' } satisfies RunEvent);
+    const event = (seq: number): string =>
+      JSON.stringify({
+        type: 'log',
+        seq,
+        ts: new Date().toISOString(),
+        runId: 'run_x',
+        blockId: 'a',
+        level: 'info',
+        message: 'x',
+      } satisfies RunEvent);
     let sent = 0;
     while (sent < MAX_UNACKED + 500) {
       const batch = Array.from({ length: 100 }, () => event(++sent));
@@ -190,7 +221,16 @@ describe('flow live socket (hosted by the flow\'s executor shard 0)', () => {
     const liar = await openLive(`/v1/flows/${flow.id}/live`, { token: tok });
     liar.ws!.send(JSON.stringify({ type: 'ack', received: Number.MAX_SAFE_INTEGER }));
     const hub = flowViewerHost(flow.id);
-    const event = (seq: number): string => JSON.stringify({ type: 'log', seq, ts: new Date().toISOString(), runId: 'run_y', blockId: 'a', level: 'info', message: 'x' } satisfies RunEvent);
+    const event = (seq: number): string =>
+      JSON.stringify({
+        type: 'log',
+        seq,
+        ts: new Date().toISOString(),
+        runId: 'run_y',
+        blockId: 'a',
+        level: 'info',
+        message: 'x',
+      } satisfies RunEvent);
     let sent = 0;
     while (sent < MAX_UNACKED + 500) await hub.publish(Array.from({ length: 100 }, () => event(++sent)));
     expect(await liar.closed).toBe(SLOW_VIEWER_CLOSE);

@@ -1,7 +1,19 @@
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, callJson, createFlow, flowBody, token } from './helpers/api';
-import { allEvents, fakeUrl, listedRuns, received, runBlocks, runToEnd, setSecret, setVariable, stepOf, uniquePath, until } from './helpers/runs';
+import {
+  allEvents,
+  fakeUrl,
+  listedRuns,
+  received,
+  runBlocks,
+  runToEnd,
+  setSecret,
+  setVariable,
+  stepOf,
+  uniquePath,
+  until,
+} from './helpers/runs';
 
 const SECRET = 'pm-srv-token-4b9e1c77d2';
 let tok: string;
@@ -45,7 +57,11 @@ describe('runs API', () => {
     // An empty stream (what curl -X POST sends through wrangler dev), with and without a JSON type.
     const emptyStream = () => new ReadableStream({ start: (controller) => controller.close() });
     expect((await call('POST', `/v1/flows/${flow.id}/runs`, { token: tok, rawBody: emptyStream() })).status).toBe(202);
-    const typed = await call('POST', `/v1/flows/${flow.id}/runs`, { token: tok, rawBody: emptyStream(), headers: { 'content-type': 'application/json' } });
+    const typed = await call('POST', `/v1/flows/${flow.id}/runs`, {
+      token: tok,
+      rawBody: emptyStream(),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(typed.status).toBe(202);
     const bad = await callJson('POST', `/v1/flows/${flow.id}/runs`, { token: tok, body: { input: [1, 2] } });
     expect(bad.status).toBe(422);
@@ -57,7 +73,14 @@ describe('runs API', () => {
   });
 
   it('lists runs newest first with a status filter, and pages the logs with after/limit', async () => {
-    const flow = await createFlow(tok, { blocks: [log('a', 'one'), log('b', 'two'), { id: 'c', type: 'condition', params: { left: '{{trigger.fail}}', op: 'exists' }, then: 'boom', else: null }, http('boom', { url: '{{trigger.fail}}' })] });
+    const flow = await createFlow(tok, {
+      blocks: [
+        log('a', 'one'),
+        log('b', 'two'),
+        { id: 'c', type: 'condition', params: { left: '{{trigger.fail}}', op: 'exists' }, then: 'boom', else: null },
+        http('boom', { url: '{{trigger.fail}}' }),
+      ],
+    });
     const ok = await runToEnd(tok, flow.id);
     const failed = await callJson('POST', `/v1/flows/${flow.id}/runs?wait=10`, { token: tok, body: { input: { fail: 'yes' } } });
     expect(failed.body.status).toBe('failed');
@@ -78,7 +101,7 @@ describe('runs API', () => {
     expect((await callJson('GET', `/v1/runs/${ok.run.id}/logs?limit=1001`, { token: tok })).status).toBe(422);
   });
 
-  it("another tenant gets 404 for every run route, and the run is untouched", async () => {
+  it('another tenant gets 404 for every run route, and the run is untouched', async () => {
     const flow = await createFlow(tok, { blocks: [{ id: 'wait', type: 'delay', params: { seconds: 60 } }] });
     const started = await callJson('POST', `/v1/flows/${flow.id}/runs`, { token: tok, body: {} });
     const other = await token({ tenant: 'intruder' });
@@ -95,7 +118,10 @@ describe('runs API', () => {
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('not_found');
     }
-    const mine = await until(() => callJson('GET', `/v1/runs/${started.body.id}`, { token: tok }), (r) => r.body.status === 'waiting');
+    const mine = await until(
+      () => callJson('GET', `/v1/runs/${started.body.id}`, { token: tok }),
+      (r) => r.body.status === 'waiting',
+    );
     expect(mine.body.status).toBe('waiting');
     await call('POST', `/v1/runs/${started.body.id}/cancel`, { token: tok });
   });
@@ -149,7 +175,7 @@ describe('graph walking', () => {
     expectSeqConsecutive(small.events);
   });
 
-  it('emits the contract\'s events in order: run running, step running, logs, step succeeded, …, run final', async () => {
+  it("emits the contract's events in order: run running, step running, logs, step succeeded, …, run final", async () => {
     const { run, events } = await runBlocks(tok, [log('a', 'first', { params: { message: 'first', level: 'warn' } })]);
     expect(events.map((e) => [e.type, e.status ?? e.level, e.blockId ?? null])).toEqual([
       ['run', 'running', null],
@@ -162,7 +188,15 @@ describe('graph walking', () => {
       expect(e.runId).toBe(run.id);
       expect(e.ts).toMatch(/Z$/);
     }
-    expect(events[2]).toEqual({ type: 'log', seq: 3, ts: expect.any(String), runId: run.id, blockId: 'a', level: 'warn', message: 'first' });
+    expect(events[2]).toEqual({
+      type: 'log',
+      seq: 3,
+      ts: expect.any(String),
+      runId: run.id,
+      blockId: 'a',
+      level: 'warn',
+      message: 'first',
+    });
     expect(events[1]).toMatchObject({ type: 'step', blockId: 'a', status: 'running', attempt: 1 });
   });
 
@@ -181,7 +215,14 @@ describe('templates in a run', () => {
         log('first', 'key={{trigger.key}}'),
         http('send', {
           url: fakeUrl(path),
-          body: { size: '{{trigger.size}}', tags: '{{trigger.tags}}', region: '{{VARIABLES.region}}', prev: '{{steps.first.message}}', ids: '{{run.id}}|{{flow.id}}|{{flow.name}}', missing: '{{trigger.nope}}' },
+          body: {
+            size: '{{trigger.size}}',
+            tags: '{{trigger.tags}}',
+            region: '{{VARIABLES.region}}',
+            prev: '{{steps.first.message}}',
+            ids: '{{run.id}}|{{flow.id}}|{{flow.name}}',
+            missing: '{{trigger.nope}}',
+          },
         }),
         log('after', 'status {{steps.send.status}} echoed size {{steps.send.body.body}}'),
       ],
@@ -235,7 +276,11 @@ describe('secrets in a run', () => {
     const requests = await received(path);
     expect(requests).toHaveLength(1);
     expect(requests[0]!.headers['x-postmark-server-token']).toBe(SECRET);
-    expect(JSON.parse(requests[0]!.body)).toEqual({ From: 'media@example.com', To: 'ops@example.com', Subject: 'New image images/cat.jpg' });
+    expect(JSON.parse(requests[0]!.body)).toEqual({
+      From: 'media@example.com',
+      To: 'ops@example.com',
+      Subject: 'New image images/cat.jpg',
+    });
     expect(stepOf(run, 'note').output.message).toBe('New upload images/cat.jpg with key ***');
     const listed = await listedRuns(tok, flow.id);
     expect(listed).toHaveLength(1);
@@ -248,7 +293,12 @@ describe('secrets in a run', () => {
   it('masks a secret an outside API echoes back in its body and headers', async () => {
     const { run } = await runBlocks(
       tok,
-      [http('echo', { url: fakeUrl(`${uniquePath('echo')}?k={{SECRETS.api_key}}`), headers: { 'x-echo-token': 'Bearer {{SECRETS.api_key}}', Authorization: 'Basic {{SECRETS.basic}}' } })],
+      [
+        http('echo', {
+          url: fakeUrl(`${uniquePath('echo')}?k={{SECRETS.api_key}}`),
+          headers: { 'x-echo-token': 'Bearer {{SECRETS.api_key}}', Authorization: 'Basic {{SECRETS.basic}}' },
+        }),
+      ],
       {},
       async (flowId) => {
         await setSecret(tok, flowId, 'api_key', SECRET);
@@ -296,7 +346,9 @@ describe('secrets in a run', () => {
       (flowId) => setSecret(tok, flowId, 'postmark_api_key', SECRET, ['api.postmarkapp.com']),
     );
     expect(run.status).toBe('failed');
-    expect(stepOf(run, 'email').error).toBe(`secret "postmark_api_key" may not be sent to 127.0.0.1:${new URL(fakeUrl('/')).port} (allowed: api.postmarkapp.com)`);
+    expect(stepOf(run, 'email').error).toBe(
+      `secret "postmark_api_key" may not be sent to 127.0.0.1:${new URL(fakeUrl('/')).port} (allowed: api.postmarkapp.com)`,
+    );
     expect(await received(path)).toHaveLength(0);
   });
 
@@ -352,7 +404,10 @@ describe('http_request', () => {
     const path = `/status/404`;
     const strict = await runBlocks(tok, [http('call', { url: fakeUrl(path) })]);
     expect(stepOf(strict.run, 'call')).toMatchObject({ status: 'failed', attempts: 1 });
-    const lenient = await runBlocks(tok, [http('call', { url: fakeUrl(path), failOnHttpError: false }), log('next', 'got {{steps.call.status}}')]);
+    const lenient = await runBlocks(tok, [
+      http('call', { url: fakeUrl(path), failOnHttpError: false }),
+      log('next', 'got {{steps.call.status}}'),
+    ]);
     expect(lenient.run.status).toBe('succeeded');
     expect(stepOf(lenient.run, 'next').output.message).toBe('got 404');
   });
@@ -379,7 +434,11 @@ describe('r2_object', () => {
       [
         { id: 'head', type: 'r2_object', params: { action: 'head', key: '{{trigger.key}}' } },
         { id: 'copy', type: 'r2_object', params: { action: 'copy', key: '{{trigger.key}}', destinationKey: 'out/{{run.id}}.jpg' } },
-        { id: 'meta', type: 'r2_object', params: { action: 'set_metadata', key: 'out/{{run.id}}.jpg', metadata: { size: '{{steps.head.size}}' } } },
+        {
+          id: 'meta',
+          type: 'r2_object',
+          params: { action: 'set_metadata', key: 'out/{{run.id}}.jpg', metadata: { size: '{{steps.head.size}}' } },
+        },
         { id: 'check', type: 'r2_object', params: { action: 'head', key: '{{steps.copy.key}}' } },
         { id: 'del', type: 'r2_object', params: { action: 'delete', key: '{{trigger.key}}' } },
       ],
@@ -411,7 +470,11 @@ describe('versions and concurrency', () => {
     const started = await callJson('POST', `/v1/flows/${flow.id}/runs`, { token: tok, body: {} });
     const updated = await callJson('PUT', `/v1/flows/${flow.id}`, { token: tok, body: flowBody({ blocks: [log('say', 'version two')] }) });
     expect(updated.body.version).toBe(2);
-    const done = await until(() => callJson('GET', `/v1/runs/${started.body.id}`, { token: tok }), (r) => r.body.status === 'succeeded', 15_000);
+    const done = await until(
+      () => callJson('GET', `/v1/runs/${started.body.id}`, { token: tok }),
+      (r) => r.body.status === 'succeeded',
+      15_000,
+    );
     expect(done.body.flowVersion).toBe(1);
     expect(stepOf(done.body, 'say').output.message).toBe('version one');
     const next = await runToEnd(tok, flow.id);
@@ -421,13 +484,17 @@ describe('versions and concurrency', () => {
 
   it('50 runs of one flow started at once all finish, each with consecutive seq', async () => {
     const path = uniquePath('echo');
-    const flow = await createFlow(tok, { blocks: [log('a', 'run {{run.id}}'), http('b', { url: fakeUrl(path), body: { n: '{{trigger.n}}' } }), log('c', 'done')] });
+    const flow = await createFlow(tok, {
+      blocks: [log('a', 'run {{run.id}}'), http('b', { url: fakeUrl(path), body: { n: '{{trigger.n}}' } }), log('c', 'done')],
+    });
     const runs = await Promise.all(
       Array.from({ length: 50 }, (_, n) => callJson('POST', `/v1/flows/${flow.id}/runs?wait=30`, { token: tok, body: { input: { n } } })),
     );
     expect(runs.map((r) => r.body.status)).toEqual(Array(50).fill('succeeded'));
     for (const r of runs) expectSeqConsecutive(await allEvents(tok, r.body.id));
     const requests = await received(path);
-    expect(requests.map((q) => JSON.parse(q.body).n).sort((a: number, b: number) => a - b)).toEqual(Array.from({ length: 50 }, (_, n) => n));
+    expect(requests.map((q) => JSON.parse(q.body).n).sort((a: number, b: number) => a - b)).toEqual(
+      Array.from({ length: 50 }, (_, n) => n),
+    );
   });
 });

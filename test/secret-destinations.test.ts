@@ -48,7 +48,10 @@ describe('saving a version without secrets:write', () => {
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('forbidden');
     expect(res.body.error.details).toEqual([
-      { path: 'blocks[0].params.headers.X-Key', message: `block "send" would send secret "api_key" to ${hostB}, where the previous version did not send it` },
+      {
+        path: 'blocks[0].params.headers.X-Key',
+        message: `block "send" would send secret "api_key" to ${hostB}, where the previous version did not send it`,
+      },
     ]);
     const after = await callJson('GET', `/v1/flows/${flow.id}`, { token: editor });
     expect(after.body.version).toBe(1);
@@ -126,7 +129,18 @@ describe('at run time, a secret without allowedHosts', () => {
     const path = uniquePath('echo');
     const target = `http://${hostB}${path}`;
     const flow = await createFlow(admin, {
-      blocks: [{ id: 'send', type: 'http_request', params: { method: 'POST', url: fakeUrl(`/redirect?status=307&to=${encodeURIComponent(target)}`), body: { key: '{{SECRETS.api_key}}' }, retries: 0 } }],
+      blocks: [
+        {
+          id: 'send',
+          type: 'http_request',
+          params: {
+            method: 'POST',
+            url: fakeUrl(`/redirect?status=307&to=${encodeURIComponent(target)}`),
+            body: { key: '{{SECRETS.api_key}}' },
+            retries: 0,
+          },
+        },
+      ],
     });
     await setSecret(admin, flow.id, 'api_key', SECRET);
     const { run } = await runToEnd(admin, flow.id);
@@ -141,9 +155,28 @@ describe('at run time, a secret without allowedHosts', () => {
     const dropped = uniquePath('echo');
     const flow = await createFlow(admin, {
       blocks: [
-        { id: 'send', type: 'http_request', params: { method: 'POST', url: fakeUrl(`/redirect?status=307&to=${encodeURIComponent(`http://${hostB}${kept}`)}`), body: { key: '{{SECRETS.api_key}}' }, retries: 0 } },
+        {
+          id: 'send',
+          type: 'http_request',
+          params: {
+            method: 'POST',
+            url: fakeUrl(`/redirect?status=307&to=${encodeURIComponent(`http://${hostB}${kept}`)}`),
+            body: { key: '{{SECRETS.api_key}}' },
+            retries: 0,
+          },
+        },
         // A 302 turns the POST into a GET without the body, and the cross-origin hop drops X-Key.
-        { id: 'other', type: 'http_request', params: { method: 'POST', url: fakeUrl(`/redirect?to=${encodeURIComponent(`http://${hostB}${dropped}`)}`), headers: { 'X-Key': '{{SECRETS.api_key}}' }, body: { key: '{{SECRETS.api_key}}' }, retries: 0 } },
+        {
+          id: 'other',
+          type: 'http_request',
+          params: {
+            method: 'POST',
+            url: fakeUrl(`/redirect?to=${encodeURIComponent(`http://${hostB}${dropped}`)}`),
+            headers: { 'X-Key': '{{SECRETS.api_key}}' },
+            body: { key: '{{SECRETS.api_key}}' },
+            retries: 0,
+          },
+        },
         { id: 'named', type: 'http_request', params: { method: 'GET', url: `http://${hostB}${kept}/literal` } },
       ],
     });

@@ -22,7 +22,9 @@ function expectNoValue(text: string, value = SECRET) {
 }
 
 async function dumpDatabase(): Promise<string> {
-  const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 4) != '_cf_'").all<{ name: string }>();
+  const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 4) != '_cf_'").all<{
+    name: string;
+  }>();
   let dump = '';
   for (const { name } of tables.results) {
     const rows = await env.DB.prepare(`SELECT * FROM "${name}"`).all();
@@ -156,7 +158,12 @@ describe('secrets API', () => {
       expect(res.status).toBe(404);
       expect(res.body.error.code).toBe('not_found');
     }
-    const opened = await openFlowSecrets(env, tenantScope(env, { tenantId: 'acme', sub: 'test' }), flow.id, new Set(['api_key', 'new_one']));
+    const opened = await openFlowSecrets(
+      env,
+      tenantScope(env, { tenantId: 'acme', sub: 'test' }),
+      flow.id,
+      new Set(['api_key', 'new_one']),
+    );
     expect(opened.values).toEqual({ api_key: SECRET });
   });
 });
@@ -204,9 +211,7 @@ describe('openFlowSecrets: the one decrypting function', () => {
     const flowA = await createFlow(alice);
     const flowB = await createFlow(alice);
     await call('PUT', `/v1/flows/${flowB.id}/secrets/api_key`, { token: alice, body: { value: SECRET } });
-    await env.DB.prepare(
-      'UPDATE flow_keys SET wrapped_key = (SELECT wrapped_key FROM flow_keys WHERE flow_id = ?) WHERE flow_id = ?',
-    )
+    await env.DB.prepare('UPDATE flow_keys SET wrapped_key = (SELECT wrapped_key FROM flow_keys WHERE flow_id = ?) WHERE flow_id = ?')
       .bind(flowA.id, flowB.id)
       .run();
     await expect(openFlowSecrets(env, scopeOf('acme'), flowB.id, new Set(['api_key']))).rejects.toThrow(/failed authentication/);

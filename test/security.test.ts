@@ -22,7 +22,11 @@ describe('an editor who must not learn the secret', () => {
       tok,
       [
         { id: 'say', type: 'log', params: { message: 'got {{trigger.msg}}' } },
-        { id: 'send', type: 'http_request', params: { method: 'POST', url: fakeUrl(path), body: { lone: '{{trigger.msg}}', inText: 'x {{trigger.msg}}' } } },
+        {
+          id: 'send',
+          type: 'http_request',
+          params: { method: 'POST', url: fakeUrl(path), body: { lone: '{{trigger.msg}}', inText: 'x {{trigger.msg}}' } },
+        },
       ],
       { msg: '{{SECRETS.api_key}}' },
       (flowId) => setSecret(tok, flowId, 'api_key', SECRET),
@@ -38,7 +42,13 @@ describe('an editor who must not learn the secret', () => {
     const path = uniquePath('echo');
     const { run } = await runBlocks(
       tok,
-      [{ id: 'send', type: 'http_request', params: { method: 'GET', url: `http://api.postmarkapp.com@127.0.0.1:${port}${path}?k={{SECRETS.api_key}}` } }],
+      [
+        {
+          id: 'send',
+          type: 'http_request',
+          params: { method: 'GET', url: `http://api.postmarkapp.com@127.0.0.1:${port}${path}?k={{SECRETS.api_key}}` },
+        },
+      ],
       {},
       (flowId) => setSecret(tok, flowId, 'api_key', SECRET, ['api.postmarkapp.com']),
     );
@@ -49,7 +59,13 @@ describe('an editor who must not learn the secret', () => {
   it('sees the error answer of an outside API that echoes the secret only masked', async () => {
     const { run } = await runBlocks(
       tok,
-      [{ id: 'send', type: 'http_request', params: { method: 'GET', url: fakeUrl('/fail-echo'), headers: { 'X-Token': '{{SECRETS.api_key}}' }, retries: 0 } }],
+      [
+        {
+          id: 'send',
+          type: 'http_request',
+          params: { method: 'GET', url: fakeUrl('/fail-echo'), headers: { 'X-Token': '{{SECRETS.api_key}}' }, retries: 0 },
+        },
+      ],
       {},
       (flowId) => setSecret(tok, flowId, 'api_key', SECRET),
     );
@@ -78,9 +94,17 @@ describe('an editor who must not learn the secret', () => {
     const { run } = await runBlocks(
       tok,
       [
-        { id: 'echo', type: 'http_request', params: { method: 'POST', url: fakeUrl(uniquePath('echo')), headers: { 'X-Token': '{{SECRETS.api_key}}' } } },
+        {
+          id: 'echo',
+          type: 'http_request',
+          params: { method: 'POST', url: fakeUrl(uniquePath('echo')), headers: { 'X-Token': '{{SECRETS.api_key}}' } },
+        },
         { id: 'check', type: 'condition', params: { left: '{{steps.echo.body.headers.x-token}}', op: 'startsWith', right: 'sk-' } },
-        { id: 'leak', type: 'http_request', params: { method: 'POST', url: fakeUrl(path), body: { got: '{{steps.echo.body.headers.x-token}}' } } },
+        {
+          id: 'leak',
+          type: 'http_request',
+          params: { method: 'POST', url: fakeUrl(path), body: { got: '{{steps.echo.body.headers.x-token}}' } },
+        },
       ],
       {},
       (flowId) => setSecret(tok, flowId, 'api_key', SECRET),
@@ -92,7 +116,9 @@ describe('an editor who must not learn the secret', () => {
 
   it("cannot change a secret's allowedHosts without knowing its value: a PUT replaces the value too", async () => {
     const flow = await createFlow(tok, {
-      blocks: [{ id: 'send', type: 'http_request', params: { method: 'GET', url: `${fakeUrl(uniquePath('echo'))}?k={{SECRETS.api_key}}` } }],
+      blocks: [
+        { id: 'send', type: 'http_request', params: { method: 'GET', url: `${fakeUrl(uniquePath('echo'))}?k={{SECRETS.api_key}}` } },
+      ],
     });
     await setSecret(tok, flow.id, 'api_key', SECRET, ['api.postmarkapp.com']);
     const noValue = await callJson('PUT', `/v1/flows/${flow.id}/secrets/api_key`, { token: tok, body: { allowedHosts: [] } });
@@ -119,7 +145,13 @@ describe('the masker against the forms a secret takes on the way', () => {
     const cut = 256 * 1024;
     const { run } = await runBlocks(
       tok,
-      [{ id: 'send', type: 'http_request', params: { method: 'GET', url: fakeUrl(`/pad/${cut - 5}`), headers: { 'X-Token': '{{SECRETS.k}}' } } }],
+      [
+        {
+          id: 'send',
+          type: 'http_request',
+          params: { method: 'GET', url: fakeUrl(`/pad/${cut - 5}`), headers: { 'X-Token': '{{SECRETS.k}}' } },
+        },
+      ],
       {},
       (flowId) => setSecret(tok, flowId, 'k', SECRET),
     );
@@ -173,19 +205,37 @@ describe('the masker against the forms a secret takes on the way', () => {
   it('cannot stall the executor with costly regular expressions: refused at save, per match, and per run', async () => {
     const bad = await callJson('POST', '/v1/flows', {
       token: tok,
-      body: flowBody({ blocks: [{ id: 'c', type: 'condition', params: { left: 'x', op: 'matches', right: '(.*){1000}(?:b|c)' }, then: null, else: null }] }),
+      body: flowBody({
+        blocks: [{ id: 'c', type: 'condition', params: { left: 'x', op: 'matches', right: '(.*){1000}(?:b|c)' }, then: null, else: null }],
+      }),
     });
     expect(bad.status).toBe(422);
     expect(bad.body.error.details[0]).toMatchObject({ path: 'blocks[0].params.right', message: expect.stringMatching(/repetition/) });
 
     const long = 'a'.repeat(10_000);
-    const once = await runBlocks(tok, [{ id: 'c', type: 'condition', params: { left: '{{trigger.text}}', op: 'matches', right: '{{trigger.pattern}}' }, then: null, else: null }], {
-      text: long,
-      pattern: '(.*){100}(?:b|c)',
-    });
+    const once = await runBlocks(
+      tok,
+      [
+        {
+          id: 'c',
+          type: 'condition',
+          params: { left: '{{trigger.text}}', op: 'matches', right: '{{trigger.pattern}}' },
+          then: null,
+          else: null,
+        },
+      ],
+      {
+        text: long,
+        pattern: '(.*){100}(?:b|c)',
+      },
+    );
     expect(stepOf(once.run, 'c').error).toMatch(/^matches: the pattern is too costly for this input/);
 
-    const many = Array.from({ length: 40 }, (_, i) => ({ id: `c${i}`, type: 'condition', params: { left: '{{trigger.text}}', op: 'matches', right: '(.*){12}(?:b|c)' } }));
+    const many = Array.from({ length: 40 }, (_, i) => ({
+      id: `c${i}`,
+      type: 'condition',
+      params: { left: '{{trigger.text}}', op: 'matches', right: '(.*){12}(?:b|c)' },
+    }));
     const budget = await runBlocks(tok, many, { text: long });
     expect(budget.run.status).toBe('failed');
     const failed = budget.run.steps.find((s: { status: string }) => s.status === 'failed');
@@ -203,7 +253,9 @@ describe('the masker against the forms a secret takes on the way', () => {
       (flowId) => setSecret(tok, flowId, 'k', value),
     );
     expect(run.status).toBe('failed');
-    expect(stepOf(run, 'send').error).toBe('header X-Api-Key has characters outside Latin-1 after rendering (header values are byte strings)');
+    expect(stepOf(run, 'send').error).toBe(
+      'header X-Api-Key has characters outside Latin-1 after rendering (header values are byte strings)',
+    );
     expect(JSON.stringify([run, events])).not.toContain('€-sign');
     expect(await received(path)).toEqual([]);
   });
@@ -218,17 +270,24 @@ describe('the masker against the forms a secret takes on the way', () => {
     const filler = readLimit - (copies - 1) * SECRET.length - kept;
     const { run } = await runBlocks(
       tok,
-      [{ id: 'send', type: 'http_request', params: { method: 'GET', url: fakeUrl(`/pad/${filler}`), headers: { 'X-Token': '{{SECRETS.k}}'.repeat(copies) } } }],
+      [
+        {
+          id: 'send',
+          type: 'http_request',
+          params: { method: 'GET', url: fakeUrl(`/pad/${filler}`), headers: { 'X-Token': '{{SECRETS.k}}'.repeat(copies) } },
+        },
+      ],
       {},
       (flowId) => setSecret(tok, flowId, 'k', SECRET),
     );
     const body = stepOf(run, 'send').output.body as string;
     expect(stepOf(run, 'send').output.truncated).toBe(true);
-    for (let length = 1; length < SECRET.length; length++) expect(body.endsWith(SECRET.slice(0, length)), `ends with ${length} characters`).toBe(false);
+    for (let length = 1; length < SECRET.length; length++)
+      expect(body.endsWith(SECRET.slice(0, length)), `ends with ${length} characters`).toBe(false);
     expect(body).not.toContain(SECRET.slice(0, 6));
   });
 
-  it('masks the URL parser\'s own encodings of a secret and a secret echoed back as a JSON number', async () => {
+  it("masks the URL parser's own encodings of a secret and a secret echoed back as a JSON number", async () => {
     const odd = "it's a|b^c";
     const { run } = await runBlocks(
       tok,
@@ -259,7 +318,9 @@ describe('the masker against the forms a secret takes on the way', () => {
 
 describe('anyone who can reach the API', () => {
   it('gets a generic 500, without internals, when something breaks inside', async () => {
-    await env.DB.prepare("CREATE TRIGGER break_flows BEFORE INSERT ON flows BEGIN SELECT RAISE(ABORT, 'secret internal detail'); END").run();
+    await env.DB.prepare(
+      "CREATE TRIGGER break_flows BEFORE INSERT ON flows BEGIN SELECT RAISE(ABORT, 'secret internal detail'); END",
+    ).run();
     try {
       const res = await callJson('POST', '/v1/flows', { token: tok, body: flowBody() });
       expect(res.status).toBe(500);

@@ -25,7 +25,8 @@ function apply(run: RunSnapshot, ...transitions: Transition[]): RunSnapshot {
   return transitions.reduce(machine.applyTransition, run);
 }
 
-const summary = (t: Transition) => t.events.map((e) => `${e.seq}:${e.type}:${'blockId' in e ? `${e.blockId}:` : ''}${'status' in e ? e.status : e.level}`);
+const summary = (t: Transition) =>
+  t.events.map((e) => `${e.seq}:${e.type}:${'blockId' in e ? `${e.blockId}:` : ''}${'status' in e ? e.status : e.level}`);
 
 describe('a straight chain', () => {
   it('begins, starts and settles each step, numbering events from 1, and succeeds at the end', () => {
@@ -50,7 +51,11 @@ describe('a straight chain', () => {
     run = apply(run, machine.settleStep(run, CONFIG, T0, { kind: 'succeeded', output: null }));
     expect(machine.nextAction(run, T0)).toEqual({ type: 'finish', status: 'succeeded' });
     const finished = machine.finish(run, CONFIG, T0 + 10, 'succeeded');
-    expect(finished.state).toMatchObject({ status: 'succeeded', finishedAt: '2026-12-01T10:00:00.010Z', wakeAt: T0 + 10 + CONFIG.retentionMs });
+    expect(finished.state).toMatchObject({
+      status: 'succeeded',
+      finishedAt: '2026-12-01T10:00:00.010Z',
+      wakeAt: T0 + 10 + CONFIG.retentionMs,
+    });
     expect(summary(finished)).toEqual(['7:run:succeeded']);
     expect(machine.nextAction(apply(run, finished), T0)).toEqual({ type: 'none' });
   });

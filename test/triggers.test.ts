@@ -1,4 +1,12 @@
-import { abortAllDurableObjects, createExecutionContext, createMessageBatch, createScheduledController, env, getQueueResult, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  abortAllDurableObjects,
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  env,
+  getQueueResult,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import worker from '../src/index';
 import type { StartRequest } from '../src/runs/executor';
@@ -31,7 +39,10 @@ const runsOf = (tok: string, flowId: string) => listedRuns(tok, flowId);
 const indexRow = (runId: string) => env.DB.prepare('SELECT status FROM runs WHERE id = ?').bind(runId).first<{ status: string }>();
 
 async function deliver(messages: Array<{ id: string; body: unknown }>, bindings: typeof env = env) {
-  const batch = createMessageBatch('upload-events', messages.map((m) => ({ ...m, timestamp: new Date(), attempts: 1 })));
+  const batch = createMessageBatch(
+    'upload-events',
+    messages.map((m) => ({ ...m, timestamp: new Date(), attempts: 1 })),
+  );
   const ctx = createExecutionContext();
   await worker.queue(batch, bindings);
   return getQueueResult(batch, ctx);
@@ -58,7 +69,7 @@ function withOverloadedExecutors(refused: (payload: Record<string, unknown>) => 
 }
 
 describe('upload events from the queue', () => {
-  it('start one run per matching enabled flow of the key\'s tenant, and nothing else', async () => {
+  it("start one run per matching enabled flow of the key's tenant, and nothing else", async () => {
     const jpg = await createFlow(acme, { trigger: { type: 'r2_upload', prefix: 'images/', suffix: '.jpg' }, blocks: logBlock });
     const any = await createFlow(acme, { trigger: { type: 'r2_upload' }, blocks: logBlock });
     const disabled = await createFlow(acme, { trigger: { type: 'r2_upload' }, blocks: logBlock, enabled: false });
@@ -94,14 +105,20 @@ describe('upload events from the queue', () => {
     expect(await runsOf(acme, manual.id)).toEqual([]);
     expect((await runsOf(globex, theirs.id)).map((r) => r.trigger.key)).toEqual(['images/dog.png']);
 
-    const done = await until(() => callJson('GET', `/v1/runs/${jpgRuns[0].id}`, { token: acme }), (r) => r.body.status === 'succeeded');
+    const done = await until(
+      () => callJson('GET', `/v1/runs/${jpgRuns[0].id}`, { token: acme }),
+      (r) => r.body.status === 'succeeded',
+    );
     expect(stepOf(done.body, 'say').output.message).toBe('got images/cat.jpg');
   });
 
   it('a redelivered event never starts a second run', async () => {
     const flow = await createFlow(acme, { trigger: { type: 'r2_upload', prefix: 'twice/' }, blocks: logBlock });
     const body = event('acme-up/twice/a.jpg');
-    await deliver([{ id: 'a', body }, { id: 'b', body }]);
+    await deliver([
+      { id: 'a', body },
+      { id: 'b', body },
+    ]);
     await deliver([{ id: 'c', body }]);
     expect(await runsOf(acme, flow.id)).toHaveLength(1);
     // A new version of the object (another eTag) is another event.
@@ -188,15 +205,24 @@ describe('signed webhooks', () => {
     const secret = 'github-hook-secret-1c9a';
     const flow = await signedFlow({ scheme: 'hmac-sha256', secret: 'gh', header: 'X-Hub-Signature-256' }, secret);
     const body = '{"action":"opened"}';
-    const ok = await callJson('POST', flow.hookUrl, { rawBody: body, headers: { 'x-hub-signature-256': `sha256=${hex(await hmac(secret, body))}` } });
+    const ok = await callJson('POST', flow.hookUrl, {
+      rawBody: body,
+      headers: { 'x-hub-signature-256': `sha256=${hex(await hmac(secret, body))}` },
+    });
     expect(ok.status).toBe(202);
-    const wrong = await callJson('POST', flow.hookUrl, { rawBody: body, headers: { 'x-hub-signature-256': `sha256=${hex(await hmac('other-secret-000', body))}` } });
+    const wrong = await callJson('POST', flow.hookUrl, {
+      rawBody: body,
+      headers: { 'x-hub-signature-256': `sha256=${hex(await hmac('other-secret-000', body))}` },
+    });
     expect(wrong.status).toBe(401);
     expect((await callJson('POST', flow.hookUrl, { rawBody: body })).status).toBe(401);
   });
 
   it('a flow whose signing secret is not set refuses every request; an unsigned flow is unaffected', async () => {
-    const flow = await createFlow(acme, { trigger: { type: 'webhook', verify: { scheme: 'standard-webhooks', secret: 'missing' } }, blocks: logBlock });
+    const flow = await createFlow(acme, {
+      trigger: { type: 'webhook', verify: { scheme: 'standard-webhooks', secret: 'missing' } },
+      blocks: logBlock,
+    });
     const res = await callJson('POST', flow.hookUrl, { rawBody: '{}', headers: await standard('anything-at-all-1', 'msg_m', '{}') });
     expect(res.status).toBe(401);
     const plain = await createFlow(acme, { trigger: { type: 'webhook' }, blocks: logBlock });
@@ -220,20 +246,25 @@ describe('upload events: limits and loops', () => {
     const tok = await token({ tenant: 'looper' });
     const copier = await createFlow(tok, {
       trigger: { type: 'r2_upload', prefix: 'in/' },
-      blocks: [{ id: 'copy', type: 'r2_object', params: { action: 'copy', key: '{{trigger.key}}', destinationKey: 'in/copy-of-{{run.id}}.jpg' } }],
+      blocks: [
+        { id: 'copy', type: 'r2_object', params: { action: 'copy', key: '{{trigger.key}}', destinationKey: 'in/copy-of-{{run.id}}.jpg' } },
+      ],
     });
     const watcher = await createFlow(tok, { trigger: { type: 'r2_upload', prefix: 'in/' }, blocks: logBlock });
     await env.UPLOADS.put('looper/in/original.jpg', 'x');
     await deliver([{ id: 'u1', body: event('looper/in/original.jpg') }]);
     const [first] = await runsOf(tok, copier.id);
-    await until(() => callJson('GET', `/v1/runs/${first.id}`, { token: tok }), (r) => r.body.status === 'succeeded');
+    await until(
+      () => callJson('GET', `/v1/runs/${first.id}`, { token: tok }),
+      (r) => r.body.status === 'succeeded',
+    );
     const copyKey = `looper/in/copy-of-${first.id}.jpg`;
     expect((await env.UPLOADS.head(copyKey))!.customMetadata).toMatchObject({ 'powerflows-flow': copier.id });
 
     // Production's notification for the copy: the copier must not run again, the watcher must.
     await deliver([{ id: 'u2', body: event(copyKey, { action: 'PutObject' }) }]);
     expect(await runsOf(tok, copier.id)).toHaveLength(1);
-    expect((await runsOf(tok, watcher.id)).map((r) => r.trigger.key).sort()).toEqual(['in/copy-of-' + first.id + '.jpg', 'in/original.jpg']);
+    expect((await runsOf(tok, watcher.id)).map((r) => r.trigger.key).sort()).toEqual([`in/copy-of-${first.id}.jpg`, 'in/original.jpg']);
   });
 });
 
@@ -263,20 +294,30 @@ describe('PUT /v1/uploads/<path>', () => {
   });
 
   it('asks for a length when the body is a stream of unknown size (411)', async () => {
-    const stream = new ReadableStream({ start: (c) => (c.enqueue(new Uint8Array(10)), c.close()) });
+    const stream = new ReadableStream({
+      start: (c) => {
+        c.enqueue(new Uint8Array(10));
+        c.close();
+      },
+    });
     const res = await callJson('PUT', '/v1/uploads/stream.bin', { token: acme, rawBody: stream });
     expect(res.status).toBe(411);
     expect(res.body.error.code).toBe('length_required');
   });
 
-  it.each([['..%2Fother-tenant%2Fx.jpg'], ['a//b.jpg'], ['dir/'], ['a/%2E%2E%2Fb'], ['%2Fabs.jpg'], [`${'x'.repeat(1020)}.jpg`], ['bad%ZZ']])(
-    'refuses the path %s with 422',
-    async (path) => {
-      const res = await callJson('PUT', `/v1/uploads/${path}`, { token: acme, rawBody: 'x' });
-      expect(res.status).toBe(422);
-      expect(res.body.error.details[0].path).toBe('path');
-    },
-  );
+  it.each([
+    ['..%2Fother-tenant%2Fx.jpg'],
+    ['a//b.jpg'],
+    ['dir/'],
+    ['a/%2E%2E%2Fb'],
+    ['%2Fabs.jpg'],
+    [`${'x'.repeat(1020)}.jpg`],
+    ['bad%ZZ'],
+  ])('refuses the path %s with 422', async (path) => {
+    const res = await callJson('PUT', `/v1/uploads/${path}`, { token: acme, rawBody: 'x' });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details[0].path).toBe('path');
+  });
 
   it('needs flows:write', async () => {
     const reader = await token({ tenant: 'acme-up', scope: 'flows:read' });
@@ -286,7 +327,12 @@ describe('PUT /v1/uploads/<path>', () => {
 });
 
 describe('webhooks', () => {
-  async function hookFlow(tok = acme, blocks: unknown[] = [{ id: 'say', type: 'log', params: { message: 'x={{trigger.body.x}} q={{trigger.query.q}} h={{trigger.headers.x-custom}}' } }]) {
+  async function hookFlow(
+    tok = acme,
+    blocks: unknown[] = [
+      { id: 'say', type: 'log', params: { message: 'x={{trigger.body.x}} q={{trigger.query.q}} h={{trigger.headers.x-custom}}' } },
+    ],
+  ) {
     return createFlow(tok, { trigger: { type: 'webhook' }, blocks });
   }
 
@@ -298,7 +344,10 @@ describe('webhooks', () => {
     });
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ runId: expect.stringMatching(/^run_/) });
-    const run = await until(() => callJson('GET', `/v1/runs/${res.body.runId}`, { token: acme }), (r) => r.body.status === 'succeeded');
+    const run = await until(
+      () => callJson('GET', `/v1/runs/${res.body.runId}`, { token: acme }),
+      (r) => r.body.status === 'succeeded',
+    );
     expect(run.body.trigger.type).toBe('webhook');
     expect(run.body.trigger.body).toEqual({ x: 42 });
     expect(run.body.trigger.query).toEqual({ q: 'search' });
@@ -321,7 +370,10 @@ describe('webhooks', () => {
       cookie: 'session=abc',
     };
     const res = await callJson('POST', flow.hookUrl, { body: {}, headers: { ...credentials, 'x-custom': 'kept', 'webhook-id': 'msg_1' } });
-    const run = await until(() => callJson('GET', `/v1/runs/${res.body.runId}`, { token: acme }), (r) => r.body.status === 'succeeded');
+    const run = await until(
+      () => callJson('GET', `/v1/runs/${res.body.runId}`, { token: acme }),
+      (r) => r.body.status === 'succeeded',
+    );
     const headers = run.body.trigger.headers as Record<string, string>;
     for (const name of Object.keys(credentials)) expect(headers[name], name).toBeUndefined();
     expect(headers['x-custom']).toBe('kept');
@@ -332,14 +384,20 @@ describe('webhooks', () => {
     const flow = await hookFlow();
     const text = await callJson('POST', flow.hookUrl, { rawBody: 'plain words', headers: { 'content-type': 'text/plain' } });
     expect(text.status).toBe(202);
-    const run = await until(() => callJson('GET', `/v1/runs/${text.body.runId}`, { token: acme }), (r) => r.body.status === 'succeeded');
+    const run = await until(
+      () => callJson('GET', `/v1/runs/${text.body.runId}`, { token: acme }),
+      (r) => r.body.status === 'succeeded',
+    );
     expect(run.body.trigger.body).toBe('plain words');
     const flow2 = await hookFlow();
     expect((await callJson('POST', flow2.hookUrl, { rawBody: '{"x":', headers: { 'content-type': 'application/json' } })).status).toBe(400);
     const flow3 = await hookFlow();
     const big = await callJson('POST', flow3.hookUrl, { rawBody: 'x'.repeat(1024 * 1024 + 1) });
     expect(big.status).toBe(413);
-    const deep = await callJson('POST', flow3.hookUrl, { rawBody: `${'['.repeat(5000)}${']'.repeat(5000)}`, headers: { 'content-type': 'application/json' } });
+    const deep = await callJson('POST', flow3.hookUrl, {
+      rawBody: `${'['.repeat(5000)}${']'.repeat(5000)}`,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(deep.status).toBe(400);
     expect(deep.body.error.message).toMatch(/nested/);
   });
@@ -347,7 +405,10 @@ describe('webhooks', () => {
   it('keep a large payload whole in the run, and only a marker in the shared index', async () => {
     const flow = await hookFlow();
     const res = await callJson('POST', flow.hookUrl, { body: { x: 1, filler: 'f'.repeat(20_000) } });
-    const run = await until(() => callJson('GET', `/v1/runs/${res.body.runId}`, { token: acme }), (r) => r.body.status === 'succeeded');
+    const run = await until(
+      () => callJson('GET', `/v1/runs/${res.body.runId}`, { token: acme }),
+      (r) => r.body.status === 'succeeded',
+    );
     expect(run.body.trigger.body.filler).toHaveLength(20_000);
     const [indexed] = await runsOf(acme, flow.id);
     expect(indexed.trigger).toEqual({ type: 'webhook', truncated: true, bytes: expect.any(Number) });
@@ -441,13 +502,21 @@ describe('the sweep', () => {
     const runId = (await callJson('POST', `/v1/flows/${flow.id}/runs`, { token: tok, body: {} })).body.id;
     const calls = () => received('/slow/1500').then((reqs) => reqs.filter((r) => r.query.includes(key)).length);
     await until(calls, (n) => n === 1);
-    await until(() => indexRow(runId), (row) => row?.status === 'running');
+    await until(
+      () => indexRow(runId),
+      (row) => row?.status === 'running',
+    );
     await abortAllDurableObjects(); // the step loop dies mid-step; nothing but the sweep touches the run below
-    await env.DB.prepare('UPDATE runs SET started_at = ? WHERE id = ?').bind(new Date(Date.now() - 5 * 60_000).toISOString(), runId).run();
+    await env.DB.prepare('UPDATE runs SET started_at = ? WHERE id = ?')
+      .bind(new Date(Date.now() - 5 * 60_000).toISOString(), runId)
+      .run();
 
     expect((await sweep(env)).nudged).toBeGreaterThanOrEqual(1);
     await until(calls, (n) => n === 2);
-    const done = await until(() => callJson('GET', `/v1/runs/${runId}`, { token: tok }), (r) => r.body.status === 'succeeded');
+    const done = await until(
+      () => callJson('GET', `/v1/runs/${runId}`, { token: tok }),
+      (r) => r.body.status === 'succeeded',
+    );
     expect(stepOf(done.body, 'slow').attempts).toBe(2);
   });
 
@@ -462,7 +531,10 @@ describe('the sweep', () => {
       .run();
     await env.DB.prepare(`INSERT INTO live_tickets VALUES ('h', 'swept2', 'u', 'flow', ?, ?)`).bind(flow.id, old).run();
     const recent = (await runToEnd(tok, flow.id)).run;
-    await until(() => indexRow(recent.id), (row) => row?.status === 'succeeded');
+    await until(
+      () => indexRow(recent.id),
+      (row) => row?.status === 'succeeded',
+    );
     await sweep(env);
     const listed = await callJson('GET', `/v1/flows/${flow.id}/runs`, { token: tok });
     expect(listed.body.items.map((r: { id: string }) => r.id)).toEqual([recent.id]);
@@ -471,7 +543,7 @@ describe('the sweep', () => {
 });
 
 describe('per-tenant rate limit on starting runs', () => {
-  it('answers 429 with Retry-After once the tenant\'s bucket is empty; other tenants are unaffected', async () => {
+  it("answers 429 with Retry-After once the tenant's bucket is empty; other tenants are unaffected", async () => {
     const tok = await token({ tenant: 'greedy' });
     const flow = await createFlow(tok, { blocks: [] });
     const limiter = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName('tenant:greedy'));
@@ -486,4 +558,3 @@ describe('per-tenant rate limit on starting runs', () => {
     expect((await call('POST', `/v1/flows/${other.id}/runs`, { token: acme, body: {} })).status).toBe(202);
   });
 });
-

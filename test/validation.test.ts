@@ -52,7 +52,11 @@ describe('request bodies', () => {
 
   it('a non-JSON content type is 415', async () => {
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx']) {
-      const res = await callJson('POST', '/v1/flows', { token: tok, rawBody: JSON.stringify(flowBody()), headers: { 'content-type': type } });
+      const res = await callJson('POST', '/v1/flows', {
+        token: tok,
+        rawBody: JSON.stringify(flowBody()),
+        headers: { 'content-type': type },
+      });
       expect(res.status, type).toBe(415);
       expect(res.body.error.code).toBe('unsupported_media_type');
     }
@@ -62,7 +66,11 @@ describe('request bodies', () => {
 
   it('accepts application/json with a charset and +json types', async () => {
     for (const type of ['application/json; charset=utf-8', 'application/vnd.api+json']) {
-      const res = await callJson('POST', '/v1/flows', { token: tok, rawBody: JSON.stringify(flowBody()), headers: { 'content-type': type } });
+      const res = await callJson('POST', '/v1/flows', {
+        token: tok,
+        rawBody: JSON.stringify(flowBody()),
+        headers: { 'content-type': type },
+      });
       expect(res.status, type).toBe(201);
     }
   });
@@ -136,14 +144,19 @@ describe('flow schema: 422 with every bad path', () => {
       'blocks[0].params.retries',
     );
     await expect422(
-      flowBody({ blocks: [{ id: 'a', type: 'http_request', params: { method: 'GET', url: 'https://x', headers: { 'X-A': 'v\r\nX-Evil: 1' } } }] }),
+      flowBody({
+        blocks: [{ id: 'a', type: 'http_request', params: { method: 'GET', url: 'https://x', headers: { 'X-A': 'v\r\nX-Evil: 1' } } }],
+      }),
       'blocks[0].params.headers.X-A',
     );
     await expect422(
       flowBody({ blocks: [{ id: 'a', type: 'condition', params: { left: 'x', op: 'matches', right: '(' } }] }),
       'blocks[0].params.right',
     );
-    await expect422(flowBody({ blocks: [{ id: 'a', type: 'r2_object', params: { action: 'copy', key: 'a.jpg' } }] }), 'blocks[0].params.destinationKey');
+    await expect422(
+      flowBody({ blocks: [{ id: 'a', type: 'r2_object', params: { action: 'copy', key: 'a.jpg' } }] }),
+      'blocks[0].params.destinationKey',
+    );
   });
 
   it('unknown fields on blocks and params are named', async () => {
@@ -207,9 +220,21 @@ describe('flow schema: 422 with every bad path', () => {
   });
 
   it('template roots must be known', async () => {
-    await expect422(flowBody({ blocks: [{ id: 'a', type: 'log', params: { message: 'hi {{FOO.x}}' } }] }), 'blocks[0].params.message', /FOO/);
-    await expect422(flowBody({ blocks: [{ id: 'a', type: 'log', params: { message: '{{steps.ghost.x}}' } }] }), 'blocks[0].params.message', /unknown block/);
-    await expect422(flowBody({ blocks: [{ id: 'a', type: 'log', params: { message: '{{ 1 + 1 }}' } }] }), 'blocks[0].params.message', /invalid/);
+    await expect422(
+      flowBody({ blocks: [{ id: 'a', type: 'log', params: { message: 'hi {{FOO.x}}' } }] }),
+      'blocks[0].params.message',
+      /FOO/,
+    );
+    await expect422(
+      flowBody({ blocks: [{ id: 'a', type: 'log', params: { message: '{{steps.ghost.x}}' } }] }),
+      'blocks[0].params.message',
+      /unknown block/,
+    );
+    await expect422(
+      flowBody({ blocks: [{ id: 'a', type: 'log', params: { message: '{{ 1 + 1 }}' } }] }),
+      'blocks[0].params.message',
+      /invalid/,
+    );
     await expect422(flowBody({ blocks: [{ id: 'a', type: 'log', params: { message: '{{run.secret}}' } }] }), 'blocks[0].params.message');
     await expect422(
       flowBody({ blocks: [{ id: 'a', type: 'http_request', params: { method: 'POST', url: 'https://x', body: { deep: ['{{nope}}'] } } }] }),
@@ -224,13 +249,25 @@ describe('flow schema: 422 with every bad path', () => {
       /cannot use secrets/,
     );
     expect(details).toHaveLength(1);
-    await expect422(flowBody({ blocks: [{ id: 'a', type: 'r2_object', params: { action: 'head', key: '{{SECRETS.api_key}}' } }] }), 'blocks[0].params.key');
+    await expect422(
+      flowBody({ blocks: [{ id: 'a', type: 'r2_object', params: { action: 'head', key: '{{SECRETS.api_key}}' } }] }),
+      'blocks[0].params.key',
+    );
     const ok = await callJson('POST', '/v1/flows', {
       token: tok,
       body: flowBody({
         blocks: [
           { id: 'l', type: 'log', params: { message: 'key {{SECRETS.api_key}}' } },
-          { id: 'h', type: 'http_request', params: { method: 'POST', url: 'https://api.example.com/{{SECRETS.p}}', headers: { A: '{{SECRETS.api_key}}' }, body: { k: '{{SECRETS.api_key}}' } } },
+          {
+            id: 'h',
+            type: 'http_request',
+            params: {
+              method: 'POST',
+              url: 'https://api.example.com/{{SECRETS.p}}',
+              headers: { A: '{{SECRETS.api_key}}' },
+              body: { k: '{{SECRETS.api_key}}' },
+            },
+          },
         ],
       }),
     });

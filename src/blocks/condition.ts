@@ -3,19 +3,7 @@ import { RE2JS } from 're2js';
 import { asText } from './text';
 import { StepError, type BlockSpec } from './types';
 
-export const CONDITION_OPS = [
-  'eq',
-  'ne',
-  'gt',
-  'gte',
-  'lt',
-  'lte',
-  'contains',
-  'startsWith',
-  'endsWith',
-  'matches',
-  'exists',
-] as const;
+export const CONDITION_OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'contains', 'startsWith', 'endsWith', 'matches', 'exists'] as const;
 
 /** `matches` patterns are capped so a hostile regular expression stays cheap to compile. */
 export const MAX_PATTERN_LENGTH = 512;
@@ -123,7 +111,8 @@ export function evaluate(op: Operator, left: unknown, right: unknown, budget?: {
       if (problem) throw new StepError(`matches: ${problem}`);
       const input = asText(left).slice(0, MAX_MATCH_INPUT);
       const cost = patternCost(pattern) * Math.max(1, input.length);
-      if (cost > MAX_MATCH_COST) throw new StepError(`matches: the pattern is too costly for this input (${pattern.length} characters, ${input.length} tested)`);
+      if (cost > MAX_MATCH_COST)
+        throw new StepError(`matches: the pattern is too costly for this input (${pattern.length} characters, ${input.length} tested)`);
       if (budget) {
         if (cost > budget.left) throw new StepError('matches: this run has spent its budget for regular expressions');
         budget.left -= cost;

@@ -30,7 +30,10 @@ export const httpRequestParams = z
     headers: z
       .record(
         z.string().regex(HEADER_NAME, 'not a valid header name'),
-        z.string().max(8192).refine((v) => !HEADER_VALUE_FORBIDDEN.test(v), 'header values may not contain CR, LF or NUL'),
+        z
+          .string()
+          .max(8192)
+          .refine((v) => !HEADER_VALUE_FORBIDDEN.test(v), 'header values may not contain CR, LF or NUL'),
       )
       .optional(),
     body: z.unknown().optional().describe('any JSON; strings inside are templates'),
@@ -90,7 +93,8 @@ function buildRequest(params: Params, template: Readonly<Record<string, unknown>
   for (const [name, raw] of Object.entries(params.headers ?? {})) {
     const value = asText(raw);
     if (HEADER_VALUE_FORBIDDEN.test(value)) throw new StepError(`header ${name} contains CR, LF or NUL after rendering`);
-    if (NOT_A_BYTE_STRING.test(value)) throw new StepError(`header ${name} has characters outside Latin-1 after rendering (header values are byte strings)`);
+    if (NOT_A_BYTE_STRING.test(value))
+      throw new StepError(`header ${name} has characters outside Latin-1 after rendering (header values are byte strings)`);
     headers.set(name, value);
   }
   let body: string | undefined;
@@ -219,7 +223,7 @@ function redirected(previous: OutgoingRequest, status: number, url: URL, context
  */
 async function readResponse(response: Response, masker: Masker): Promise<Record<string, unknown>> {
   const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => (headers[name] = value));
+  for (const [name, value] of response.headers) headers[name] = value;
   const { text, complete } = await readUpTo(response, MAX_RESPONSE_BODY_BYTES + 3 * masker.longest);
   let body: unknown = text;
   const output: Record<string, unknown> = { status: response.status, headers };

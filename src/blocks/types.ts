@@ -47,7 +47,7 @@ export type StepResult =
  * A block type: its params schema (templates unrendered) and how it runs
  * (params rendered). A failing step throws `StepError` or returns `failed`.
  */
-export interface BlockSpec<P = any> {
+export interface BlockSpec<P = unknown> {
   type: string;
   params: z.ZodType<P>;
   run(params: P, context: StepContext): Promise<StepResult>;

@@ -78,15 +78,11 @@ function importMasterKey(base64: string, name: string): Promise<MasterKey> {
 }
 
 const flowKeyAad = (tenantId: string, flowId: string) => utf8(`powerflows/flow-key/v1\0${tenantId}\0${flowId}`);
-const secretAad = (tenantId: string, flowId: string, name: string) =>
-  utf8(`powerflows/secret/v1\0${tenantId}\0${flowId}\0${name}`);
+const secretAad = (tenantId: string, flowId: string, name: string) => utf8(`powerflows/secret/v1\0${tenantId}\0${flowId}\0${name}`);
 
 /** A new random flow key, returned only wrapped under the current master key. */
 export async function newWrappedFlowKey(keys: MasterKeys, tenantId: string, flowId: string): Promise<WrappedFlowKey> {
-  const flowKey = (await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, true, [
-    'encrypt',
-    'decrypt',
-  ])) as CryptoKey;
+  const flowKey = (await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, true, ['encrypt', 'decrypt'])) as CryptoKey;
   return wrapFlowKey(keys.current, flowKey, tenantId, flowId);
 }
 
@@ -134,24 +130,13 @@ export async function unwrapFlowKey(
 }
 
 /** Re-wraps a flow key under the current master key; the secrets it seals are untouched. */
-export async function rewrapFlowKey(
-  keys: MasterKeys,
-  stored: WrappedFlowKey,
-  tenantId: string,
-  flowId: string,
-): Promise<WrappedFlowKey> {
+export async function rewrapFlowKey(keys: MasterKeys, stored: WrappedFlowKey, tenantId: string, flowId: string): Promise<WrappedFlowKey> {
   const flowKey = await unwrapFlowKey(keys, stored, tenantId, flowId, true);
   return wrapFlowKey(keys.current, flowKey, tenantId, flowId);
 }
 
 /** Seals a secret value under its flow key with a fresh IV. */
-export async function sealSecret(
-  flowKey: CryptoKey,
-  value: string,
-  tenantId: string,
-  flowId: string,
-  name: string,
-): Promise<string> {
+export async function sealSecret(flowKey: CryptoKey, value: string, tenantId: string, flowId: string, name: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const sealed = await crypto.subtle.encrypt(
     { name: 'AES-GCM', iv, additionalData: secretAad(tenantId, flowId, name) },
@@ -161,13 +146,7 @@ export async function sealSecret(
   return toBase64(concat(iv, new Uint8Array(sealed)));
 }
 
-export async function openSecret(
-  flowKey: CryptoKey,
-  sealed: string,
-  tenantId: string,
-  flowId: string,
-  name: string,
-): Promise<string> {
+export async function openSecret(flowKey: CryptoKey, sealed: string, tenantId: string, flowId: string, name: string): Promise<string> {
   const bytes = decodeStored(sealed, `secret "${name}"`);
   try {
     const plain = await crypto.subtle.decrypt(

@@ -264,11 +264,7 @@ const toUrlAlphabet = (encoded: string): string => encoded.replace(/\+/g, '-').r
  */
 function jsonForms(text: string): string[] {
   const escaped = JSON.stringify(text).slice(1, -1);
-  return [escaped, escaped.replace(/\//g, '\\/')].flatMap((form) => [
-    form,
-    escapeNonAscii(form, false),
-    escapeNonAscii(form, true),
-  ]);
+  return [escaped, escaped.replace(/\//g, '\\/')].flatMap((form) => [form, escapeNonAscii(form, false), escapeNonAscii(form, true)]);
 }
 
 // Per UTF-16 code unit, so an astral character becomes a surrogate pair of escapes, as in JSON.
@@ -298,7 +294,7 @@ function urlForms(text: string): string[] {
   } catch {
     return []; // a lone surrogate cannot be percent-encoded (URIError); the raw form still covers it
   }
-  return encoded.flatMap((form) => [form, form.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())]);
+  return encoded.flatMap((form) => [form, form.replace(/%[0-9A-F]{2}/g, (percentEscape) => percentEscape.toLowerCase())]);
 }
 
 // ---------------------------------------------------------------------------
@@ -468,7 +464,10 @@ function buildTrie(patterns: readonly Pattern[], classOf: Uint16Array): Trie {
       const state = childOrAdd(trie, reached[index]!, classOf[form.charCodeAt(depth)]!);
       reached[index] = state;
       if (depth + 1 < form.length) longer.push(index);
-      else (trie.owners[state] ??= []).push(owner);
+      else {
+        trie.owners[state] ??= [];
+        trie.owners[state].push(owner);
+      }
     }
     active = longer;
   }

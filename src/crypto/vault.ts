@@ -6,41 +6,26 @@
 import type { Env } from '../env';
 import { secretsQuery, wrappedKeyQuery, type SealedSecret } from '../db/secrets';
 import type { TenantScope } from '../db/scope';
-import {
-  CryptoError,
-  loadMasterKeys,
-  newWrappedFlowKey,
-  openSecret,
-  sealSecret,
-  unwrapFlowKey,
-  type WrappedFlowKey,
-} from './envelope';
+import { settings } from '../config';
+import { CryptoError, loadMasterKeys, newWrappedFlowKey, openSecret, sealSecret, unwrapFlowKey, type WrappedFlowKey } from './envelope';
 import { createMasker, EMPTY_MASKER, type Masker } from './redact';
 
-type KeyEnv = Pick<Env, 'MASTER_KEY' | 'MASTER_KEY_PREVIOUS'>;
-
 /** A new flow's key, wrapped under the current master key, to store with the flow. */
-export async function newFlowKey(env: KeyEnv, tenantId: string, flowId: string): Promise<WrappedFlowKey> {
-  return newWrappedFlowKey(await loadMasterKeys(env), tenantId, flowId);
+export async function newFlowKey(env: Env, tenantId: string, flowId: string): Promise<WrappedFlowKey> {
+  return newWrappedFlowKey(await loadMasterKeys(settings(env)), tenantId, flowId);
 }
 
-async function flowKey(env: KeyEnv, scope: TenantScope, flowId: string): Promise<CryptoKey> {
+async function flowKey(env: Env, scope: TenantScope, flowId: string): Promise<CryptoKey> {
   return unwrapStored(env, scope.tenantId, flowId, (await wrappedKeyQuery(scope, flowId))[0]);
 }
 
-async function unwrapStored(env: KeyEnv, tenantId: string, flowId: string, stored: WrappedFlowKey | undefined) {
+async function unwrapStored(env: Env, tenantId: string, flowId: string, stored: WrappedFlowKey | undefined) {
   if (!stored) throw new CryptoError(`flow ${flowId} has no key`);
-  return unwrapFlowKey(await loadMasterKeys(env), stored, tenantId, flowId);
+  return unwrapFlowKey(await loadMasterKeys(settings(env)), stored, tenantId, flowId);
 }
 
 /** Seals a value for one secret of one flow. */
-export async function sealForFlow(
-  env: KeyEnv,
-  scope: TenantScope,
-  flowId: string,
-  name: string,
-  value: string,
-): Promise<string> {
+export async function sealForFlow(env: Env, scope: TenantScope, flowId: string, name: string, value: string): Promise<string> {
   return sealSecret(await flowKey(env, scope, flowId), value, scope.tenantId, flowId, name);
 }
 
@@ -85,7 +70,7 @@ export class FlowKeyring {
   private readonly opened = new Map<string, Promise<OpenedSecrets>>();
 
   constructor(
-    private readonly env: KeyEnv,
+    private readonly env: Env,
     private readonly tenantId: string,
     private readonly flowId: string,
     private readonly material: SealedMaterial,
@@ -120,12 +105,7 @@ export class FlowKeyring {
 }
 
 /** Opens the named secrets of a flow, reading them from D1 (one-off use; runs keep a `FlowKeyring`). */
-export async function openFlowSecrets(
-  env: KeyEnv,
-  scope: TenantScope,
-  flowId: string,
-  names: ReadonlySet<string>,
-): Promise<OpenedSecrets> {
+export async function openFlowSecrets(env: Env, scope: TenantScope, flowId: string, names: ReadonlySet<string>): Promise<OpenedSecrets> {
   if (names.size === 0) return NO_SECRETS;
   const material = toSealedMaterial(await scope.db.batch(sealedMaterialQueries(scope, flowId, names)));
   return new FlowKeyring(env, scope.tenantId, flowId, material).open(names);

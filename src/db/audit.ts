@@ -48,9 +48,7 @@ export function auditInsert(scope: TenantScope, action: AuditAction, target: str
 export function auditInsertIfChanged(scope: TenantScope, action: AuditAction, target: string) {
   return scope.db
     .insert(auditEvents)
-    .select(
-      sql`SELECT ${newId('aud')}, ${scope.tenantId}, ${nowIso()}, ${scope.actor}, ${action}, ${target} WHERE changes() > 0`,
-    );
+    .select(sql`SELECT ${newId('aud')}, ${scope.tenantId}, ${nowIso()}, ${scope.actor}, ${action}, ${target} WHERE changes() > 0`);
 }
 
 export async function listAudit(scope: TenantScope, query: PageQuery): Promise<Page<AuditEvent>> {
@@ -68,4 +66,3 @@ export async function listAudit(scope: TenantScope, query: PageQuery): Promise<P
     .limit(query.limit + 1);
   return page(rows, query.limit, (row) => row.id);
 }
-

@@ -59,7 +59,10 @@ export async function requireFlow(scope: TenantScope, flowId: string): Promise<F
 
 /** The query for one flow of the tenant (to await, or to put in a batch). */
 export const flowQuery = (scope: TenantScope, flowId: string) =>
-  scope.db.select().from(flows).where(owned(flows, scope, eq(flows.id, flowId)));
+  scope.db
+    .select()
+    .from(flows)
+    .where(owned(flows, scope, eq(flows.id, flowId)));
 
 export async function getFlow(scope: TenantScope, flowId: string): Promise<FlowRow | undefined> {
   return (await flowQuery(scope, flowId))[0];
@@ -81,12 +84,7 @@ export const newFlowId = (): string => newId('flw');
  * Creates a flow at version 1 with its wrapped key, its first archived
  * version, the tenant row when new, and the audit entry, in one batch.
  */
-export async function createFlow(
-  scope: TenantScope,
-  flowId: string,
-  input: FlowInput,
-  key: WrappedFlowKey,
-): Promise<FlowRow> {
+export async function createFlow(scope: TenantScope, flowId: string, input: FlowInput, key: WrappedFlowKey): Promise<FlowRow> {
   const now = nowIso();
   const row: FlowRow = {
     id: flowId,
@@ -164,7 +162,10 @@ export async function updateFlow(
  */
 export async function deleteFlow(scope: TenantScope, flowId: string): Promise<boolean> {
   const [deleted] = await scope.db.batch([
-    scope.db.delete(flows).where(owned(flows, scope, eq(flows.id, flowId))).returning({ id: flows.id }),
+    scope.db
+      .delete(flows)
+      .where(owned(flows, scope, eq(flows.id, flowId)))
+      .returning({ id: flows.id }),
     auditInsertIfChanged(scope, 'flow.delete', flowTarget(flowId)),
     scope.db.delete(flowKeys).where(owned(flowKeys, scope, eq(flowKeys.flowId, flowId))),
     scope.db.delete(secrets).where(owned(secrets, scope, eq(secrets.flowId, flowId))),

@@ -20,10 +20,6 @@ export function tenantScope(env: Pick<Env, 'DB'>, caller: { tenantId: string; su
 }
 
 /** `tenant_id = <scope's tenant> AND …conditions`. */
-export function owned(
-  table: { tenantId: SQLiteColumn },
-  scope: TenantScope,
-  ...conditions: Array<SQL | undefined>
-): SQL {
+export function owned(table: { tenantId: SQLiteColumn }, scope: TenantScope, ...conditions: Array<SQL | undefined>): SQL {
   return and(eq(table.tenantId, scope.tenantId), ...conditions)!;
 }

@@ -36,14 +36,8 @@ export async function listSecrets(scope: TenantScope, flowId: string): Promise<S
   return rows.map((row) => ({ ...row, allowedHosts: row.allowedHosts ?? [] }));
 }
 
-
 /** Inserts or replaces a sealed secret and records it in the audit log, in one batch. */
-export async function putSecret(
-  scope: TenantScope,
-  flowId: string,
-  secret: SealedSecret,
-  replacing: boolean,
-): Promise<SecretInfo> {
+export async function putSecret(scope: TenantScope, flowId: string, secret: SealedSecret, replacing: boolean): Promise<SecretInfo> {
   const now = nowIso();
   const [rows] = await scope.db.batch([
     scope.db

@@ -1,5 +1,5 @@
 import { and, count, eq } from 'drizzle-orm';
-import { secrets, variables } from './schema';
+import type { secrets, variables } from './schema';
 import { owned, type TenantScope } from './scope';
 
 /**
@@ -8,7 +8,10 @@ import { owned, type TenantScope } from './scope';
  */
 export async function slotOf(scope: TenantScope, table: typeof secrets | typeof variables, flowId: string, name: string) {
   const [total, existing] = await scope.db.batch([
-    scope.db.select({ n: count() }).from(table).where(owned(table, scope, eq(table.flowId, flowId))),
+    scope.db
+      .select({ n: count() })
+      .from(table)
+      .where(owned(table, scope, eq(table.flowId, flowId))),
     scope.db
       .select({ name: table.name })
       .from(table)

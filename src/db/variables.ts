@@ -33,13 +33,7 @@ export function variableValuesQuery(scope: TenantScope, flowId: string) {
 export const toVariableValues = (rows: Array<{ name: string; value: string }>): Record<string, string> =>
   Object.fromEntries(rows.map((row) => [row.name, row.value]));
 
-export async function putVariable(
-  scope: TenantScope,
-  flowId: string,
-  name: string,
-  value: string,
-  replacing: boolean,
-): Promise<Variable> {
+export async function putVariable(scope: TenantScope, flowId: string, name: string, value: string, replacing: boolean): Promise<Variable> {
   const now = nowIso();
   await scope.db.batch([
     scope.db

@@ -19,7 +19,13 @@ export const TriggerSchema = z
         verify: z
           .discriminatedUnion('scheme', [
             z.object({ scheme: z.literal('standard-webhooks'), secret: secretName }).strict(),
-            z.object({ scheme: z.literal('hmac-sha256'), secret: secretName, header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'not a header name') }).strict(),
+            z
+              .object({
+                scheme: z.literal('hmac-sha256'),
+                secret: secretName,
+                header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'not a header name'),
+              })
+              .strict(),
           ])
           .optional()
           .openapi({ description: 'Refuse (401) requests not signed with this secret of the flow' }),
@@ -62,9 +68,7 @@ function blockSchema<T extends BlockType>(type: T) {
 type AnyBlockSchema = ReturnType<typeof blockSchema>;
 const blockSchemas = (Object.keys(BLOCKS) as BlockType[]).map(blockSchema);
 
-export const BlockSchema = z
-  .discriminatedUnion('type', blockSchemas as [AnyBlockSchema, ...AnyBlockSchema[]])
-  .openapi('Block');
+export const BlockSchema = z.discriminatedUnion('type', blockSchemas as [AnyBlockSchema, ...AnyBlockSchema[]]).openapi('Block');
 
 export type BlockParams = z.infer<(typeof BLOCKS)[BlockType]['params']>;
 

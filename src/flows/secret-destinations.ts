@@ -63,7 +63,11 @@ export function secretDestinations(blocks: readonly Block[]): SecretDestination[
  */
 export function newSecretDestinations(previous: readonly Block[], next: readonly Block[]): SecretDestination[] {
   const key = (d: SecretDestination) => `${d.secret} ${d.host}`;
-  const known = new Set(secretDestinations(previous).filter((d) => d.host !== null).map(key));
+  const known = new Set(
+    secretDestinations(previous)
+      .filter((d) => d.host !== null)
+      .map(key),
+  );
   return secretDestinations(next).filter((d) => d.host === null || !known.has(key(d)));
 }
 

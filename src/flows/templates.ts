@@ -78,9 +78,7 @@ export function checkRef(ref: TemplateRef, blockIds: ReadonlySet<string>): strin
     case 'run':
       return second === 'id' && third === undefined ? null : `{{${ref.raw}}}: run has only run.id`;
     case 'flow':
-      return (second === 'id' || second === 'name') && third === undefined
-        ? null
-        : `{{${ref.raw}}}: flow has only flow.id and flow.name`;
+      return (second === 'id' || second === 'name') && third === undefined ? null : `{{${ref.raw}}}: flow has only flow.id and flow.name`;
     default:
       return `unknown template root "${ref.root}" in {{${ref.raw}}}`;
   }
@@ -89,8 +87,9 @@ export function checkRef(ref: TemplateRef, blockIds: ReadonlySet<string>): strin
 /** Calls `visit` for every string inside a JSON-like value, with its path. */
 export function forEachString(value: unknown, path: Segment[], visit: (text: string, path: Segment[]) => void): void {
   if (typeof value === 'string') visit(value, path);
-  else if (Array.isArray(value)) value.forEach((item, i) => forEachString(item, [...path, i], visit));
-  else if (value && typeof value === 'object') {
+  else if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) forEachString(item, [...path, i], visit);
+  } else if (value && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) forEachString(item, [...path, key], visit);
   }
 }

@@ -1,12 +1,12 @@
 import type { MiddlewareHandler } from 'hono';
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import { settings } from '../config';
 import type { Env } from '../env';
 import { TENANT_ID } from '../lib/tenant';
 import { ApiError } from './errors';
 
 export const SCOPES = ['flows:read', 'flows:write', 'secrets:write', 'runs:read', 'runs:write', 'admin:keys'] as const;
 export type Scope = (typeof SCOPES)[number];
-
 
 /** Who is calling: the verified claims every route works from. */
 export interface Caller {
@@ -34,6 +34,7 @@ const remoteKeySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
  * claims it) and nothing else; any other token never carries `admin:keys`.
  */
 export async function verifyToken(token: string, env: Env): Promise<Caller> {
+  const config = settings(env);
   if (token.length > MAX_TOKEN_LENGTH) throw unauthorized('token too large');
   let alg: string | undefined;
   try {
@@ -44,21 +45,21 @@ export async function verifyToken(token: string, env: Env): Promise<Caller> {
   const options = {
     clockTolerance: 30,
     requiredClaims: ['exp'],
-    ...(env.JWT_ISSUER ? { issuer: env.JWT_ISSUER } : {}),
-    ...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}),
+    ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
+    ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
   };
   let payload: JWTPayload;
   let operator = false;
   try {
-    const asOperator = alg === 'HS256' && env.ADMIN_JWT_SECRET ? await verifyIfSignedWith(token, env.ADMIN_JWT_SECRET, options) : null;
+    const asOperator =
+      alg === 'HS256' && config.ADMIN_JWT_SECRET ? await verifyIfSignedWith(token, config.ADMIN_JWT_SECRET, options) : null;
     if (asOperator) {
       payload = asOperator;
       operator = true;
-    } else if (alg === 'HS256' && env.JWT_SECRET) {
-      payload = (await jwtVerify(token, await hmacKey(env.JWT_SECRET), { ...options, algorithms: ['HS256'] })).payload;
-    } else if (alg && ASYMMETRIC_ALGORITHMS.includes(alg) && env.JWT_JWKS_URL) {
-      payload = (await jwtVerify(token, remoteKeySet(env.JWT_JWKS_URL), { ...options, algorithms: ASYMMETRIC_ALGORITHMS }))
-        .payload;
+    } else if (alg === 'HS256' && config.JWT_SECRET) {
+      payload = (await jwtVerify(token, await hmacKey(config.JWT_SECRET), { ...options, algorithms: ['HS256'] })).payload;
+    } else if (alg && ASYMMETRIC_ALGORITHMS.includes(alg) && config.JWT_JWKS_URL) {
+      payload = (await jwtVerify(token, remoteKeySet(config.JWT_JWKS_URL), { ...options, algorithms: ASYMMETRIC_ALGORITHMS })).payload;
     } else {
       throw unauthorized('token algorithm not accepted');
     }
@@ -72,7 +73,7 @@ export async function verifyToken(token: string, env: Env): Promise<Caller> {
   if (typeof tid !== 'string' || !TENANT_ID.test(tid)) throw unauthorized('token has no valid tenant');
   const claimed = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
   const scopes = new Set(
-    !env.ADMIN_JWT_SECRET ? claimed : operator ? claimed.filter((s) => s === 'admin:keys') : claimed.filter((s) => s !== 'admin:keys'),
+    !config.ADMIN_JWT_SECRET ? claimed : operator ? claimed.filter((s) => s === 'admin:keys') : claimed.filter((s) => s !== 'admin:keys'),
   );
   return { sub, tenantId: tid, scopes };
 }
@@ -115,9 +116,7 @@ async function verifyIfSignedWith(token: string, secret: string, options: JWTVer
 function hmacKey(secret: string): Promise<CryptoKey> {
   let key = hmacKeys.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-      'verify',
-    ]);
+    key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
     hmacKeys.set(secret, key);
   }
   return key;

@@ -41,8 +41,7 @@ export async function readTextWithin(request: Request, limit: number): Promise<s
   }
 }
 
-const tooLarge = (limit: number) =>
-  new ApiError('payload_too_large', `body is larger than ${limit} bytes`);
+const tooLarge = (limit: number) => new ApiError('payload_too_large', `body is larger than ${limit} bytes`);
 
 export const isJsonMediaType = (contentType: string | undefined): boolean =>
   JSON_MEDIA_TYPE.test((contentType ?? '').split(';')[0]!.trim());
@@ -86,4 +85,3 @@ export function readJsonBody({ required = true }: { required?: boolean } = {}): 
 function replaceBody(req: HonoRequest, text: string | null): void {
   req.raw = new Request(req.raw, { body: text });
 }
-

@@ -21,7 +21,7 @@ export const standardErrors = {
   400: errorResponse('Body is not valid JSON (`invalid_json`)'),
   401: errorResponse('Missing or invalid token (`unauthorized`)'),
   403: errorResponse('Token lacks the scope (`forbidden`)'),
-  404: errorResponse('No such resource in the caller\'s tenant (`not_found`)'),
+  404: errorResponse("No such resource in the caller's tenant (`not_found`)"),
   413: errorResponse('Body over 1 MiB (`payload_too_large`)'),
   415: errorResponse('Body not sent as JSON (`unsupported_media_type`)'),
   422: errorResponse('Body or query breaks the schema (`validation_failed`)'),
@@ -42,7 +42,13 @@ export const jsonBody = <T extends z.ZodType>(schema: T, required = true) => ({
 /** `?limit=&cursor=` of the contract's lists; the cursor is the last id of the previous page (matching `idShape`). */
 export const pageQuery = (idShape: RegExp) =>
   z.object({
-    limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { in: 'query' } }),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(20)
+      .openapi({ param: { in: 'query' } }),
     cursor: z
       .string()
       .regex(idShape, 'not a cursor of this list')
@@ -50,11 +56,13 @@ export const pageQuery = (idShape: RegExp) =>
       .openapi({ param: { in: 'query' } }),
   });
 
-export const pageOf = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
 export const FlowIdParam = z.object({
-  flowId: z.string().max(64).openapi({ param: { in: 'path' }, example: 'flw_01JD3Q2V7X0000000000000000' }),
+  flowId: z
+    .string()
+    .max(64)
+    .openapi({ param: { in: 'path' }, example: 'flw_01JD3Q2V7X0000000000000000' }),
 });
 
 export const bearerSecurity = [{ bearerAuth: [] }];
@@ -68,5 +76,8 @@ export const FlowNameParams = FlowIdParam.extend({
 });
 
 export const RunIdParam = z.object({
-  runId: z.string().max(64).openapi({ param: { in: 'path' }, example: 'run_01JD3Q2V7X0000000000000000…' }),
+  runId: z
+    .string()
+    .max(64)
+    .openapi({ param: { in: 'path' }, example: 'run_01JD3Q2V7X0000000000000000…' }),
 });

@@ -16,7 +16,10 @@ const PRIVATE_NAMES = /(^|\.)(localhost|local|internal|intranet|lan|home\.arpa)$
  * networks anyway, so this is a second line.
  */
 export function isPrivateHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const host = hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
   if (PRIVATE_NAMES.test(host)) return true;
   if (!host.includes('.') && !host.includes(':')) return true;
   const v4 = parseIPv4(host);

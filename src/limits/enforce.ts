@@ -1,12 +1,10 @@
+import { settings } from '../config';
 import type { Env } from '../env';
 import { ApiError } from '../http/errors';
-import { parseRateLimit, type RateDecision, type RateLimit } from './rate-limiter';
+import type { RateDecision, RateLimit } from './rate-limiter';
 
-const DEFAULT_HOOK_LIMIT: RateLimit = { burst: 60, perSecond: 1 };
-const DEFAULT_TENANT_RUN_LIMIT: RateLimit = { burst: 600, perSecond: 10 };
-
-export const hookLimit = (env: Env): RateLimit => parseRateLimit(env.HOOK_RATE_LIMIT, DEFAULT_HOOK_LIMIT);
-export const tenantRunLimit = (env: Env): RateLimit => parseRateLimit(env.TENANT_RUN_RATE_LIMIT, DEFAULT_TENANT_RUN_LIMIT);
+export const hookLimit = (env: Env): RateLimit => settings(env).HOOK_RATE_LIMIT;
+export const tenantRunLimit = (env: Env): RateLimit => settings(env).TENANT_RUN_RATE_LIMIT;
 
 /** Takes `count` tokens from `key`'s bucket (all or none). */
 export function takeTokens(env: Env, key: string, limit: RateLimit, count = 1): Promise<RateDecision> {

@@ -37,15 +37,3 @@ export class RateLimiter extends DurableObject<Env> {
     return { allowed: false, retryAfter: Math.max(1, Math.ceil((count - this.tokens) / limit.perSecond)) };
   }
 }
-
-/**
- * Parses a limit written as `<burst>/<seconds>` ("60/60": 60 at once, then
- * one a second); anything else falls back to `fallback`.
- */
-export function parseRateLimit(text: string | undefined, fallback: RateLimit): RateLimit {
-  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text ?? '');
-  if (!match) return fallback;
-  const burst = Number(match[1]);
-  const seconds = Number(match[2]);
-  return burst > 0 && seconds > 0 ? { burst, perSecond: burst / seconds } : fallback;
-}

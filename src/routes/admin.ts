@@ -1,12 +1,11 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { rewrapFlowKeys } from '../crypto/rotation';
 import { auditInsert } from '../db/audit';
 import { database } from '../db/client';
 import { tenantScope } from '../db/scope';
-import { requireScope } from '../http/auth';
-import { readJsonBody } from '../http/json-body';
 import { newRouter } from '../http/router';
-import { bearerSecurity, jsonContent, standardErrors } from '../http/schemas';
+import { securedRoute } from '../http/secured-route';
+import { jsonContent } from '../http/schemas';
 
 const RewrapResultSchema = z
   .object({
@@ -17,16 +16,15 @@ const RewrapResultSchema = z
   })
   .openapi('RewrapResult');
 
-const rewrap = createRoute({
+const rewrap = securedRoute({
   method: 'post',
   path: '/admin/keys/rewrap',
   tags: ['Admin'],
   summary: 'Re-wrap every flow key under the current master key',
-  description:
-    'Platform operator only (`admin:keys`). Idempotent and resumable; processes up to 2,000 keys per call.',
-  security: bearerSecurity,
-  middleware: [requireScope('admin:keys'), readJsonBody({ required: false })] as const,
-  responses: { 200: jsonContent(RewrapResultSchema, 'What was re-wrapped'), ...standardErrors },
+  description: 'Platform operator only (`admin:keys`). Idempotent and resumable; processes up to 2,000 keys per call.',
+  scope: 'admin:keys',
+  body: 'optional json',
+  responses: { 200: jsonContent(RewrapResultSchema, 'What was re-wrapped') },
 });
 
 export const adminRoutes = newRouter().openapi(rewrap, async (c) => {

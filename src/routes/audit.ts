@@ -1,10 +1,10 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { listAudit } from '../db/audit';
 import { tenantScope } from '../db/scope';
-import { requireScope } from '../http/auth';
 import { newRouter } from '../http/router';
+import { securedRoute } from '../http/secured-route';
 import { idPattern } from '../lib/ids';
-import { bearerSecurity, jsonContent, pageOf, pageQuery, standardErrors } from '../http/schemas';
+import { jsonContent, pageOf, pageQuery } from '../http/schemas';
 
 const AuditEventSchema = z
   .object({
@@ -16,15 +16,14 @@ const AuditEventSchema = z
   })
   .openapi('AuditEvent');
 
-const list = createRoute({
+const list = securedRoute({
   method: 'get',
   path: '/audit',
   tags: ['Audit'],
   summary: "The tenant's audit log, newest first (never a value)",
-  security: bearerSecurity,
-  middleware: [requireScope('flows:read')] as const,
+  scope: 'flows:read',
   request: { query: pageQuery(idPattern('aud')) },
-  responses: { 200: jsonContent(pageOf(AuditEventSchema), 'A page of audit events'), ...standardErrors },
+  responses: { 200: jsonContent(pageOf(AuditEventSchema), 'A page of audit events') },
 });
 
 export const auditRoutes = newRouter().openapi(list, async (c) =>

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { isDevelopment } from '../env';
+import { isDevelopment, settings } from '../config';
 import { ApiError } from '../http/errors';
 import type { AppEnv } from '../http/router';
 import { mintToken } from '../lib/dev-token';
@@ -14,13 +14,18 @@ const DEMO_TOKEN_TTL_SECONDS = 12 * 3600;
  */
 export const devRoutes = new Hono<AppEnv>()
   .use(async (c, next) => {
-    if (!isDevelopment(c.env) || !c.env.JWT_SECRET) throw new ApiError('not_found', 'route not found');
+    if (!isDevelopment(c.env) || !settings(c.env).JWT_SECRET) throw new ApiError('not_found', 'route not found');
     await next();
   })
   /** A token for tenant `demo`, like the one `npm start` prints. */
   .post('/token', async (c) => {
     const expiresAt = new Date(Date.now() + DEMO_TOKEN_TTL_SECONDS * 1000).toISOString();
-    const token = await mintToken({ secret: c.env.JWT_SECRET!, tenant: 'demo', sub: 'demo-user', ttlSeconds: DEMO_TOKEN_TTL_SECONDS });
+    const token = await mintToken({
+      secret: settings(c.env).JWT_SECRET!,
+      tenant: 'demo',
+      sub: 'demo-user',
+      ttlSeconds: DEMO_TOKEN_TTL_SECONDS,
+    });
     return c.json({ token, tenant: 'demo', expiresAt });
   })
   /** What a flow's executors did since they started (the benchmark reads D1 round trips per run here). */

@@ -1,25 +1,15 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { createFlow, deleteFlow, listFlows, newFlowId, requireFlow, toFlow, updateFlow } from '../db/flows';
 import { tenantScope } from '../db/scope';
 import { newFlowKey } from '../crypto/vault';
 import { type Block, BlockSchema, FlowInputSchema, TriggerSchema } from '../flows/definition';
 import { newSecretDestinations } from '../flows/secret-destinations';
-import { requireScope } from '../http/auth';
 import { newRouter } from '../http/router';
+import { securedRoute } from '../http/secured-route';
 import { flowChanged } from '../runs/executors';
 import { idPattern } from '../lib/ids';
 import { ApiError, formatPath, notFound } from '../http/errors';
-import { readJsonBody } from '../http/json-body';
-import {
-  bearerSecurity,
-  conflictError,
-  FlowIdParam,
-  jsonBody,
-  jsonContent,
-  pageOf,
-  pageQuery,
-  standardErrors,
-} from '../http/schemas';
+import { conflictError, FlowIdParam, jsonBody, jsonContent, pageOf, pageQuery } from '../http/schemas';
 
 export const FlowSchema = z
   .object({
@@ -37,65 +27,65 @@ export const FlowSchema = z
   .openapi('Flow');
 
 const IfMatchHeader = z.object({
-  'if-match': z.string().optional().openapi({ param: { in: 'header' }, example: '3' }),
+  'if-match': z
+    .string()
+    .optional()
+    .openapi({ param: { in: 'header' }, example: '3' }),
 });
 
 const tags = ['Flows'];
 
-const create = createRoute({
+const create = securedRoute({
   method: 'post',
   path: '/flows',
   tags,
   summary: 'Create a flow (version 1)',
-  security: bearerSecurity,
-  middleware: [requireScope('flows:write'), readJsonBody()] as const,
+  scope: 'flows:write',
+  body: 'json',
   request: jsonBody(FlowInputSchema),
-  responses: { 201: jsonContent(FlowSchema, 'The new flow'), ...standardErrors },
+  responses: { 201: jsonContent(FlowSchema, 'The new flow') },
 });
 
-const list = createRoute({
+const list = securedRoute({
   method: 'get',
   path: '/flows',
   tags,
   summary: 'List flows, newest first',
-  security: bearerSecurity,
-  middleware: [requireScope('flows:read')] as const,
+  scope: 'flows:read',
   request: { query: pageQuery(idPattern('flw')) },
-  responses: { 200: jsonContent(pageOf(FlowSchema), 'A page of flows'), ...standardErrors },
+  responses: { 200: jsonContent(pageOf(FlowSchema), 'A page of flows') },
 });
 
-const get = createRoute({
+const get = securedRoute({
   method: 'get',
   path: '/flows/{flowId}',
   tags,
   summary: 'Get a flow',
-  security: bearerSecurity,
-  middleware: [requireScope('flows:read')] as const,
+  scope: 'flows:read',
   request: { params: FlowIdParam },
-  responses: { 200: jsonContent(FlowSchema, 'The flow'), ...standardErrors },
+  responses: { 200: jsonContent(FlowSchema, 'The flow') },
 });
 
-const update = createRoute({
+const update = securedRoute({
   method: 'put',
   path: '/flows/{flowId}',
   tags,
   summary: 'Replace a flow definition (version + 1)',
   description: 'With `If-Match: <version>`, answers 409 unless that is the current version.',
-  security: bearerSecurity,
-  middleware: [requireScope('flows:write'), readJsonBody()] as const,
+  scope: 'flows:write',
+  body: 'json',
   request: { params: FlowIdParam, headers: IfMatchHeader, ...jsonBody(FlowInputSchema) },
-  responses: { 200: jsonContent(FlowSchema, 'The updated flow'), ...standardErrors, ...conflictError },
+  responses: { 200: jsonContent(FlowSchema, 'The updated flow'), ...conflictError },
 });
 
-const remove = createRoute({
+const remove = securedRoute({
   method: 'delete',
   path: '/flows/{flowId}',
   tags,
   summary: 'Delete a flow and destroy its key',
-  security: bearerSecurity,
-  middleware: [requireScope('flows:write')] as const,
+  scope: 'flows:write',
   request: { params: FlowIdParam },
-  responses: { 204: { description: 'Deleted; its secrets can never be read again' }, ...standardErrors },
+  responses: { 204: { description: 'Deleted; its secrets can never be read again' } },
 });
 
 export const flowRoutes = newRouter()

@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { requireFlow, rotateHook, toFlow } from '../db/flows';
 import { tenantScope } from '../db/scope';
-import { requireScope } from '../http/auth';
 import { ApiError, notFound } from '../http/errors';
 import { isJsonMediaType, MAX_JSON_BYTES, readTextWithin } from '../http/json-body';
 import { MAX_JSON_DEPTH, nestingDepth } from '../lib/json-depth';
 import { newRouter } from '../http/router';
-import { bearerSecurity, FlowIdParam, jsonContent, standardErrors } from '../http/schemas';
+import { securedRoute } from '../http/secured-route';
+import { FlowIdParam, jsonContent, standardErrors } from '../http/schemas';
 import { enforceRateLimit, hookLimit, tenantRunLimit } from '../limits/enforce';
 import { NotFoundError } from '../lib/errors';
 import { flowChanged } from '../runs/executors';
@@ -21,7 +21,12 @@ import { FlowSchema } from './flows';
  */
 const isCredentialHeader = (name: string): boolean => name === 'cookie' || /token|secret|key|signature|auth/.test(name);
 
-const HookParam = z.object({ hookId: z.string().max(100).openapi({ param: { in: 'path' } }) });
+const HookParam = z.object({
+  hookId: z
+    .string()
+    .max(100)
+    .openapi({ param: { in: 'path' } }),
+});
 
 const trigger = createRoute({
   method: 'post',
@@ -29,7 +34,7 @@ const trigger = createRoute({
   tags: ['Webhooks'],
   summary: "Start a run of the webhook's flow (no JWT: the hook id is the secret)",
   description:
-    'The run\'s trigger is `{ body, headers, query }`: the body parsed when it is JSON (text otherwise, up to 1 MiB), headers without credentials (authorization, cookies, signatures, and any header named like a token, secret, key or auth). Rate limited per hook.',
+    "The run's trigger is `{ body, headers, query }`: the body parsed when it is JSON (text otherwise, up to 1 MiB), headers without credentials (authorization, cookies, signatures, and any header named like a token, secret, key or auth). Rate limited per hook.",
   request: { params: HookParam },
   responses: {
     202: jsonContent(z.object({ runId: z.string() }), 'Run started'),
@@ -41,17 +46,15 @@ const trigger = createRoute({
   },
 });
 
-const rotate = createRoute({
+const rotate = securedRoute({
   method: 'post',
   path: '/flows/{flowId}/hook/rotate',
   tags: ['Webhooks'],
   summary: 'Give a webhook flow a new hook URL; the old one stops working',
-  security: bearerSecurity,
-  middleware: [requireScope('flows:write')] as const,
+  scope: 'flows:write',
   request: { params: FlowIdParam },
   responses: {
     200: jsonContent(FlowSchema, 'The flow with its new hookUrl'),
-    ...standardErrors,
     409: { description: 'The flow has no webhook trigger (`conflict`)' },
   },
 });

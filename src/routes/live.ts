@@ -4,11 +4,11 @@ import { database } from '../db/client';
 import { requireFlow } from '../db/flows';
 import { tenantScope, type TenantScope } from '../db/scope';
 import type { Env } from '../env';
-import { bearerToken, requireScope, verifyToken } from '../http/auth';
+import { bearerToken, verifyToken } from '../http/auth';
 import { ApiError } from '../http/errors';
-import { readJsonBody } from '../http/json-body';
 import { newRouter, type AppEnv } from '../http/router';
-import { bearerSecurity, FlowIdParam, jsonBody, jsonContent, RunIdParam, standardErrors } from '../http/schemas';
+import { securedRoute } from '../http/secured-route';
+import { FlowIdParam, jsonBody, jsonContent, RunIdParam, standardErrors } from '../http/schemas';
 import { issueTicket, redeemTicket, type LiveTarget } from '../live/tickets';
 import { NotFoundError } from '../lib/errors';
 import { TENANT_HEADER } from '../runs/executor';
@@ -18,24 +18,35 @@ const TicketInputSchema = z
   .union([z.object({ flowId: z.string().max(64) }).strict(), z.object({ runId: z.string().max(64) }).strict()])
   .openapi('LiveTicketInput');
 
-const create = createRoute({
+const create = securedRoute({
   method: 'post',
   path: '/live-tickets',
   tags: ['Live'],
   summary: 'A single-use ticket (60 s) for one live WebSocket',
-  security: bearerSecurity,
-  middleware: [requireScope('runs:read'), readJsonBody()] as const,
+  scope: 'runs:read',
+  body: 'json',
   request: jsonBody(TicketInputSchema),
   responses: {
     201: jsonContent(z.object({ ticket: z.string(), expiresAt: z.string() }).openapi('LiveTicket'), 'The ticket'),
-    ...standardErrors,
   },
 });
 
 const liveQuery = (withAfter: boolean) =>
   z.object({
-    ticket: z.string().optional().openapi({ param: { in: 'query' }, description: 'From POST /v1/live-tickets; or send Authorization: Bearer' }),
-    ...(withAfter ? { after: z.coerce.number().int().min(0).optional().openapi({ param: { in: 'query' } }) } : {}),
+    ticket: z
+      .string()
+      .optional()
+      .openapi({ param: { in: 'query' }, description: 'From POST /v1/live-tickets; or send Authorization: Bearer' }),
+    ...(withAfter
+      ? {
+          after: z.coerce
+            .number()
+            .int()
+            .min(0)
+            .optional()
+            .openapi({ param: { in: 'query' } }),
+        }
+      : {}),
   });
 
 const upgraded = { 101: { description: 'Switching to a WebSocket of JSON text frames, one event each' } };

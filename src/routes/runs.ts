@@ -1,13 +1,12 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { auditInsert } from '../db/audit';
 import { requireFlow } from '../db/flows';
 import { listRuns, toRun } from '../db/runs';
 import { tenantScope } from '../db/scope';
-import { requireScope } from '../http/auth';
-import { readJsonBody } from '../http/json-body';
 import { newRouter } from '../http/router';
+import { securedRoute } from '../http/secured-route';
 import { enforceRateLimit, tenantRunLimit } from '../limits/enforce';
-import { bearerSecurity, FlowIdParam, jsonBody, jsonContent, pageOf, pageQuery, RunIdParam, standardErrors } from '../http/schemas';
+import { FlowIdParam, jsonBody, jsonContent, pageOf, pageQuery, RunIdParam } from '../http/schemas';
 import { NotFoundError } from '../lib/errors';
 import { idPattern } from '../lib/ids';
 import { runExecutor, type ExecutorStub } from '../runs/executors';
@@ -60,100 +59,119 @@ const EventSchema = z
 
 const tags = ['Runs'];
 
-const create = createRoute({
+const create = securedRoute({
   method: 'post',
   path: '/flows/{flowId}/runs',
   tags,
   summary: 'Start a test run of a flow',
   description: 'With `?wait=<1-30>` the answer waits up to that many seconds: 200 with the finished run, or 202 if it is still going.',
-  security: bearerSecurity,
-  middleware: [requireScope('runs:write'), readJsonBody({ required: false })] as const,
+  scope: 'runs:write',
+  body: 'optional json',
   request: {
     params: FlowIdParam,
-    query: z.object({ wait: z.coerce.number().int().min(1).max(30).optional().openapi({ param: { in: 'query' } }) }),
+    query: z.object({
+      wait: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(30)
+        .optional()
+        .openapi({ param: { in: 'query' } }),
+    }),
     ...jsonBody(z.object({ input: z.record(z.string(), z.unknown()).optional() }).openapi('RunInput'), false),
   },
   responses: {
     202: jsonContent(RunSchema, 'Started (or still going after `wait`)'),
     200: jsonContent(RunSchema, 'Finished within `wait`'),
-    ...standardErrors,
   },
 });
 
-const statusFilter = z.enum(RUN_STATUSES).optional().openapi({ param: { in: 'query' } });
+const statusFilter = z
+  .enum(RUN_STATUSES)
+  .optional()
+  .openapi({ param: { in: 'query' } });
 const listDescription = 'A run that has ended shows with its final status within 1 s (the index is written in batches).';
 
-const list = createRoute({
+const list = securedRoute({
   method: 'get',
   path: '/flows/{flowId}/runs',
   tags,
   summary: "A flow's runs, newest first (without steps)",
   description: listDescription,
-  security: bearerSecurity,
-  middleware: [requireScope('runs:read')] as const,
+  scope: 'runs:read',
   request: { params: FlowIdParam, query: pageQuery(RUN_ID).extend({ status: statusFilter }) },
-  responses: { 200: jsonContent(pageOf(RunSchema), 'A page of runs'), ...standardErrors },
+  responses: { 200: jsonContent(pageOf(RunSchema), 'A page of runs') },
 });
 
-const listAll = createRoute({
+const listAll = securedRoute({
   method: 'get',
   path: '/runs',
   tags,
   summary: "The tenant's runs across flows, newest first (without steps)",
   description: listDescription,
-  security: bearerSecurity,
-  middleware: [requireScope('runs:read')] as const,
+  scope: 'runs:read',
   request: {
     query: pageQuery(RUN_ID).extend({
       status: statusFilter,
-      flowId: z.string().regex(idPattern('flw'), 'not a flow id').optional().openapi({ param: { in: 'query' } }),
+      flowId: z
+        .string()
+        .regex(idPattern('flw'), 'not a flow id')
+        .optional()
+        .openapi({ param: { in: 'query' } }),
     }),
   },
-  responses: { 200: jsonContent(pageOf(RunSchema), 'A page of runs'), ...standardErrors },
+  responses: { 200: jsonContent(pageOf(RunSchema), 'A page of runs') },
 });
 
-const get = createRoute({
+const get = securedRoute({
   method: 'get',
   path: '/runs/{runId}',
   tags,
   summary: 'A run with its steps',
-  security: bearerSecurity,
-  middleware: [requireScope('runs:read')] as const,
+  scope: 'runs:read',
   request: { params: RunIdParam },
-  responses: { 200: jsonContent(RunSchema, 'The run'), ...standardErrors },
+  responses: { 200: jsonContent(RunSchema, 'The run') },
 });
 
-const logs = createRoute({
+const logs = securedRoute({
   method: 'get',
   path: '/runs/{runId}/logs',
   tags,
   summary: "A run's events in seq order",
-  description:
-    '`nextAfter` is the `seq` to pass as `after` next time; it is null when this page is empty and the run has ended.',
-  security: bearerSecurity,
-  middleware: [requireScope('runs:read')] as const,
+  description: '`nextAfter` is the `seq` to pass as `after` next time; it is null when this page is empty and the run has ended.',
+  scope: 'runs:read',
   request: {
     params: RunIdParam,
     query: z.object({
-      after: z.coerce.number().int().min(0).default(0).openapi({ param: { in: 'query' } }),
-      limit: z.coerce.number().int().min(1).max(1000).default(100).openapi({ param: { in: 'query' } }),
+      after: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .default(0)
+        .openapi({ param: { in: 'query' } }),
+      limit: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(100)
+        .openapi({ param: { in: 'query' } }),
     }),
   },
   responses: {
     200: jsonContent(z.object({ items: z.array(EventSchema), nextAfter: z.number().int().nullable() }), 'Events'),
-    ...standardErrors,
   },
 });
 
-const cancel = createRoute({
+const cancel = securedRoute({
   method: 'post',
   path: '/runs/{runId}/cancel',
   tags,
   summary: 'Cancel a running or waiting run',
-  security: bearerSecurity,
-  middleware: [requireScope('runs:write'), readJsonBody({ required: false })] as const,
+  scope: 'runs:write',
+  body: 'optional json',
   request: { params: RunIdParam },
-  responses: { 202: jsonContent(RunSchema, 'Cancellation accepted; the run as it is now'), ...standardErrors },
+  responses: { 202: jsonContent(RunSchema, 'Cancellation accepted; the run as it is now') },
 });
 
 /** The executor holding a run, or NotFoundError for an id that names none. */

@@ -1,16 +1,15 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { sealForFlow } from '../crypto/vault';
 import { requireFlow } from '../db/flows';
 import { deleteSecret, listSecrets, MAX_SECRETS_PER_FLOW, putSecret } from '../db/secrets';
 import { secrets } from '../db/schema';
 import { tenantScope } from '../db/scope';
 import { slotOf } from '../db/slots';
-import { requireScope } from '../http/auth';
 import { notFound, validationFailed } from '../http/errors';
-import { readJsonBody } from '../http/json-body';
 import { newRouter } from '../http/router';
+import { securedRoute } from '../http/secured-route';
 import { flowChanged } from '../runs/executors';
-import { bearerSecurity, FlowIdParam, FlowNameParams, jsonBody, jsonContent, standardErrors } from '../http/schemas';
+import { FlowIdParam, FlowNameParams, jsonBody, jsonContent } from '../http/schemas';
 
 const MAX_SECRET_BYTES = 64 * 1024;
 /**
@@ -52,41 +51,38 @@ const SecretSchema = z
 
 const tags = ['Secrets'];
 
-const put = createRoute({
+const put = securedRoute({
   method: 'put',
   path: '/flows/{flowId}/secrets/{name}',
   tags,
   summary: 'Create or replace a flow secret (write-only)',
-  security: bearerSecurity,
-  middleware: [requireScope('secrets:write'), readJsonBody()] as const,
+  scope: 'secrets:write',
+  body: 'json',
   request: { params: FlowNameParams, ...jsonBody(SecretInputSchema) },
   responses: {
     201: jsonContent(SecretSchema, 'Created'),
     200: jsonContent(SecretSchema, 'Replaced'),
-    ...standardErrors,
   },
 });
 
-const list = createRoute({
+const list = securedRoute({
   method: 'get',
   path: '/flows/{flowId}/secrets',
   tags,
   summary: "A flow's secrets: names and allowed hosts, never values",
-  security: bearerSecurity,
-  middleware: [requireScope('flows:read')] as const,
+  scope: 'flows:read',
   request: { params: FlowIdParam },
-  responses: { 200: jsonContent(z.object({ items: z.array(SecretSchema) }), 'The secrets'), ...standardErrors },
+  responses: { 200: jsonContent(z.object({ items: z.array(SecretSchema) }), 'The secrets') },
 });
 
-const remove = createRoute({
+const remove = securedRoute({
   method: 'delete',
   path: '/flows/{flowId}/secrets/{name}',
   tags,
   summary: 'Delete a flow secret',
-  security: bearerSecurity,
-  middleware: [requireScope('secrets:write')] as const,
+  scope: 'secrets:write',
   request: { params: FlowNameParams },
-  responses: { 204: { description: 'Deleted' }, ...standardErrors },
+  responses: { 204: { description: 'Deleted' } },
 });
 
 export const secretRoutes = newRouter()

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { Hono } from 'hono';
-import { isDevelopment } from '../env';
+import { isDevelopment, settings } from '../config';
 import { requireScope } from '../http/auth';
 import { ApiError, validationFailed } from '../http/errors';
 import type { AppEnv } from '../http/router';
@@ -8,8 +8,6 @@ import { jsonContent, standardErrors } from '../http/schemas';
 import { enforceRateLimit, tenantRunLimit } from '../limits/enforce';
 import { keyProblem, MAX_KEY_BYTES } from '../lib/object-keys';
 import type { R2Event } from '../triggers/r2-event';
-
-const DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 
 /** For the OpenAPI document (the route itself is plain Hono: its path holds slashes). */
 export const uploadRouteDoc = createRoute({
@@ -41,10 +39,14 @@ export const UPLOADS_BUCKET_NAME = 'powerflows-uploads';
 export const uploadRoutes = new Hono<AppEnv>().put('/uploads/*', requireScope('flows:write'), async (c) => {
   const caller = c.var.caller;
   const path = decodePath(c.req.path.slice('/v1/uploads/'.length));
-  const problem = keyProblem(path) ?? (byteLength(`${caller.tenantId}/${path}`) > MAX_KEY_BYTES ? `path is longer than ${MAX_KEY_BYTES - caller.tenantId.length - 1} bytes` : null);
+  const problem =
+    keyProblem(path) ??
+    (byteLength(`${caller.tenantId}/${path}`) > MAX_KEY_BYTES
+      ? `path is longer than ${MAX_KEY_BYTES - caller.tenantId.length - 1} bytes`
+      : null);
   if (problem) throw validationFailed([{ path: 'path', message: problem }]);
 
-  const limit = Number(c.env.MAX_UPLOAD_BYTES) || DEFAULT_MAX_UPLOAD_BYTES;
+  const limit = settings(c.env).MAX_UPLOAD_BYTES;
   const declared = c.req.header('content-length');
   if (declared === undefined) throw new ApiError('length_required', 'send Content-Length with the upload');
   const size = Number(declared);

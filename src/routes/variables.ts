@@ -1,56 +1,52 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { requireFlow } from '../db/flows';
 import { variables } from '../db/schema';
 import { tenantScope } from '../db/scope';
 import { slotOf } from '../db/slots';
 import { deleteVariable, listVariables, MAX_VARIABLES_PER_FLOW, putVariable } from '../db/variables';
-import { requireScope } from '../http/auth';
 import { notFound, validationFailed } from '../http/errors';
-import { readJsonBody } from '../http/json-body';
 import { newRouter } from '../http/router';
+import { securedRoute } from '../http/secured-route';
 import { flowChanged } from '../runs/executors';
-import { bearerSecurity, FlowIdParam, FlowNameParams, jsonBody, jsonContent, standardErrors } from '../http/schemas';
+import { FlowIdParam, FlowNameParams, jsonBody, jsonContent } from '../http/schemas';
 
 const VariableInputSchema = z.object({ value: z.string().max(64 * 1024) }).openapi('VariableInput');
 const VariableSchema = z.object({ name: z.string(), value: z.string(), updatedAt: z.string() }).openapi('Variable');
 
 const tags = ['Variables'];
 
-const put = createRoute({
+const put = securedRoute({
   method: 'put',
   path: '/flows/{flowId}/variables/{name}',
   tags,
   summary: 'Create or replace a flow variable',
-  security: bearerSecurity,
-  middleware: [requireScope('flows:write'), readJsonBody()] as const,
+  scope: 'flows:write',
+  body: 'json',
   request: { params: FlowNameParams, ...jsonBody(VariableInputSchema) },
   responses: {
     201: jsonContent(VariableSchema, 'Created'),
     200: jsonContent(VariableSchema, 'Replaced'),
-    ...standardErrors,
   },
 });
 
-const list = createRoute({
+const list = securedRoute({
   method: 'get',
   path: '/flows/{flowId}/variables',
   tags,
   summary: "A flow's variables",
-  security: bearerSecurity,
-  middleware: [requireScope('flows:read')] as const,
+  scope: 'flows:read',
   request: { params: FlowIdParam },
-  responses: { 200: jsonContent(z.object({ items: z.array(VariableSchema) }), 'The variables'), ...standardErrors },
+  responses: { 200: jsonContent(z.object({ items: z.array(VariableSchema) }), 'The variables') },
 });
 
-const remove = createRoute({
+const remove = securedRoute({
   method: 'delete',
   path: '/flows/{flowId}/variables/{name}',
   tags,
   summary: 'Delete a flow variable',
-  security: bearerSecurity,
-  middleware: [requireScope('flows:write')] as const,
+  scope: 'flows:write',
   request: { params: FlowNameParams },
-  responses: { 204: { description: 'Deleted' }, ...standardErrors },
+  responses: { 204: { description: 'Deleted' } },
 });
 
 export const variableRoutes = newRouter()

@@ -323,7 +323,10 @@ export class ExecutorStore {
   }
 
   hasOutbox(): boolean {
-    return this.hasSchema() && this.sql.exec('SELECT 1 FROM index_outbox JOIN runs ON runs.id = index_outbox.run_id LIMIT 1').toArray().length > 0;
+    return (
+      this.hasSchema() &&
+      this.sql.exec('SELECT 1 FROM index_outbox JOIN runs ON runs.id = index_outbox.run_id LIMIT 1').toArray().length > 0
+    );
   }
 
   outbox(limit: number): OutboxEntry[] {

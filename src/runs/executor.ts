@@ -28,12 +28,13 @@ import { StepError, type BlockSpec, type StepContext } from '../blocks/types';
 import type { Masker } from '../crypto/redact';
 import type { OpenedSecrets } from '../crypto/vault';
 import { writeRunIndex, type RunIndexEntry } from '../db/runs';
+import { settings } from '../config';
 import type { Env } from '../env';
 import type { Block, FlowDefinition } from '../flows/definition';
 import { literalHosts } from '../flows/secret-destinations';
 import { referencedSecrets, render, type TemplateContext } from '../flows/templates';
 import { ViewerForwarder } from '../live/viewer-forwarder';
-import { ackOf, MAX_UNACKED, sendFrames, type ViewerState } from '../live/viewers';
+import { ackOf, sendFrames, type ViewerState } from '../live/viewers';
 import { newId } from '../lib/ids';
 import { ExecutorStore, sameStoredState, type OutboxEntry, type RunInit, type StoredRun } from './executor-store';
 import { executorStub, shardCount } from './executors';
@@ -413,7 +414,11 @@ export class FlowExecutor extends DurableObject<Env> {
       else if (result.sleepUntil !== undefined) outcome = { kind: 'sleeping', output, until: result.sleepUntil };
       else outcome = { kind: 'succeeded', output, branch: spec.edge?.(output) };
     } catch (err) {
-      outcome = { kind: 'failed', error: errorMessage(err), output: secrets.masker.maskValue(err instanceof StepError ? err.output : null) };
+      outcome = {
+        kind: 'failed',
+        error: errorMessage(err),
+        output: secrets.masker.maskValue(err instanceof StepError ? err.output : null),
+      };
     }
     if (outcome.kind === 'failed') outcome.error = truncate(secrets.masker, secrets.masker.mask(outcome.error), MAX_ERROR_CHARS);
     this.settle(run, outcome);
@@ -504,7 +509,7 @@ export class FlowExecutor extends DurableObject<Env> {
       runId: run.init.runId,
       flowId: this.flowId!,
       signal: run.abort.signal,
-      allowPrivateNetwork: this.env.ALLOW_PRIVATE_EGRESS === 'true',
+      allowPrivateNetwork: settings(this.env).ALLOW_PRIVATE_EGRESS,
       secrets: { used, allowedHosts: secrets.allowedHosts, literalHosts: literalHosts(run.definition.blocks), masker: secrets.masker },
       log: (level: LogLevel, message: string) => {
         const masked = truncate(secrets.masker, secrets.masker.mask(message), MAX_MESSAGE_CHARS);
@@ -647,7 +652,7 @@ export class FlowExecutor extends DurableObject<Env> {
   }
 
   private sendToFlowViewers(frames: string[]): number {
-    const maxUnacked = Number(this.env.LIVE_MAX_UNACKED) || MAX_UNACKED;
+    const maxUnacked = settings(this.env).LIVE_MAX_UNACKED;
     let delivered = 0;
     for (const ws of this.ctx.getWebSockets(FLOW_VIEWERS)) {
       if (sendFrames(ws, this.flowViewerState(ws), frames, maxUnacked)) delivered++;

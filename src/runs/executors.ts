@@ -3,13 +3,13 @@
  * executors (Durable Objects named `<flowId>#<shard>`), and a run lives in the
  * one its id names.
  */
+import { settings } from '../config';
 import type { Env } from '../env';
 import { idPattern } from '../lib/ids';
 import type { ExecutorStats, FlowExecutor } from './executor';
 import { executorOfRun, MAX_SHARDS } from './run-ids';
 
 const FLOW_ID = idPattern('flw');
-const DEFAULT_SHARDS = 1;
 
 /**
  * An executor as the Worker calls it: its RPC methods, with the types they
@@ -34,10 +34,7 @@ export type ExecutorStub = Pick<
   Pick<DurableObjectStub, 'fetch'>;
 
 /** Executors per flow: `EXECUTOR_SHARDS` (1–32, default 1). */
-export function shardCount(env: Pick<Env, 'EXECUTOR_SHARDS'>): number {
-  const shards = Number(env.EXECUTOR_SHARDS ?? DEFAULT_SHARDS);
-  return Number.isInteger(shards) && shards >= 1 && shards <= MAX_SHARDS ? shards : DEFAULT_SHARDS;
-}
+export const shardCount = (env: Env): number => settings(env).EXECUTOR_SHARDS;
 
 export const isFlowId = (flowId: string): boolean => FLOW_ID.test(flowId);
 
@@ -58,7 +55,7 @@ export function runExecutor(env: Pick<Env, 'EXECUTORS'>, runId: string): Executo
  * The shard a run goes to: for a deduplicated trigger, always the same shard
  * for the same key (the key is checked there); otherwise any.
  */
-export function pickShard(env: Pick<Env, 'EXECUTOR_SHARDS'>, dedupeKey?: string): number {
+export function pickShard(env: Env, dedupeKey?: string): number {
   const shards = shardCount(env);
   if (shards === 1) return 0;
   if (dedupeKey === undefined) return Math.floor(Math.random() * shards);
@@ -74,11 +71,7 @@ export function pickShard(env: Pick<Env, 'EXECUTOR_SHARDS'>, dedupeKey?: string)
  * and its runs in flight keep what they pinned; a delete reaches it too.) Routes await it before answering, so a run triggered after the
  * answer sees the change.
  */
-export async function flowChanged(
-  env: Pick<Env, 'EXECUTORS' | 'EXECUTOR_SHARDS'>,
-  flowId: string,
-  change: 'changed' | 'deleted' = 'changed',
-): Promise<void> {
+export async function flowChanged(env: Env, flowId: string, change: 'changed' | 'deleted' = 'changed'): Promise<void> {
   if (!isFlowId(flowId)) return;
   // A delete reaches every shard there could be, in case the count was higher once: no shard keeps the key.
   const count = change === 'deleted' ? MAX_SHARDS : shardCount(env);
@@ -87,7 +80,7 @@ export async function flowChanged(
 }
 
 /** The counters of all of a flow's executors, added up. */
-export async function executorStats(env: Pick<Env, 'EXECUTORS' | 'EXECUTOR_SHARDS'>, flowId: string): Promise<ExecutorStats> {
+export async function executorStats(env: Env, flowId: string): Promise<ExecutorStats> {
   const all = await Promise.all(Array.from({ length: shardCount(env) }, (_, shard) => executorStub(env, flowId, shard).stats()));
   return all.reduce((sum, stats) => ({
     runsStarted: sum.runsStarted + stats.runsStarted,

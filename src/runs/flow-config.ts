@@ -78,7 +78,10 @@ export class FlowConfigCache {
     const forget = () => {
       if (this.current === entry) this.current = undefined;
     };
-    config.then((found) => (found ? (this.owner = found.tenantId) : forget()), forget);
+    config.then((found) => {
+      if (found) this.owner = found.tenantId;
+      else forget();
+    }, forget);
     return config;
   }
 

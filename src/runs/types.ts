@@ -5,8 +5,7 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
 export type LogLevel = 'info' | 'warn' | 'error';
 
-export const isFinal = (status: RunStatus): boolean =>
-  status === 'succeeded' || status === 'failed' || status === 'cancelled';
+export const isFinal = (status: RunStatus): boolean => status === 'succeeded' || status === 'failed' || status === 'cancelled';
 
 /** The events of the contract ("Live logs over WebSocket"); `seq` rises by one per event within a run. */
 export type RunEvent =

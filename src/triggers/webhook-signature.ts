@@ -5,9 +5,7 @@
  */
 import { fromBase64, utf8 } from '../crypto/encoding';
 
-export type WebhookVerify =
-  | { scheme: 'standard-webhooks'; secret: string }
-  | { scheme: 'hmac-sha256'; secret: string; header: string };
+export type WebhookVerify = { scheme: 'standard-webhooks'; secret: string } | { scheme: 'hmac-sha256'; secret: string; header: string };
 
 /** How far a Standard Webhooks `webhook-timestamp` may be from now. */
 export const TIMESTAMP_TOLERANCE_MS = 5 * 60_000;

@@ -31,7 +31,11 @@ describe('killing wrangler dev under load', () => {
       trigger: { type: 'manual' },
       blocks: [
         { id: 'note', type: 'log', params: { message: 'run {{trigger.n}}' } },
-        { id: 'send', type: 'http_request', params: { method: 'POST', url: `${outside.url}/email`, body: { n: '{{trigger.n}}' }, retries: 0 } },
+        {
+          id: 'send',
+          type: 'http_request',
+          params: { method: 'POST', url: `${outside.url}/email`, body: { n: '{{trigger.n}}' }, retries: 0 },
+        },
         { id: 'done', type: 'log', params: { message: 'sent {{trigger.n}}' } },
       ],
     });
@@ -52,7 +56,11 @@ describe('killing wrangler dev under load', () => {
         }
       }
     });
-    await until(async () => accepted.length, (count) => count >= 150, 30_000);
+    await until(
+      async () => accepted.length,
+      (count) => count >= 150,
+      30_000,
+    );
     killed = true;
     await server.kill();
     await Promise.all(clients);
@@ -76,7 +84,11 @@ describe('killing wrangler dev under load', () => {
       for (const listed of runs) {
         const run = (await api(restarted, 'GET', `/v1/runs/${listed.id}`)).body;
         expect(run.status).toBe('succeeded');
-        const logs = (await api(restarted, 'GET', `/v1/runs/${listed.id}/logs?limit=1000`)).body.items as Array<{ seq: number; type: string; status?: string }>;
+        const logs = (await api(restarted, 'GET', `/v1/runs/${listed.id}/logs?limit=1000`)).body.items as Array<{
+          seq: number;
+          type: string;
+          status?: string;
+        }>;
         expect(logs.map((e) => e.seq)).toEqual(logs.map((_, i) => i + 1));
         expect(logs.filter((e) => e.type === 'run' && e.status === 'succeeded')).toHaveLength(1);
         const attempts = stepOf(run, 'send').attempts as number;

@@ -31,9 +31,7 @@ describe('resilience against wrangler dev', () => {
       flowOf([http('call', { url: `${outside.url}/flaky/flap-e2e/2/503`, retries: 3 })]),
     ]);
     const started = Date.now();
-    const [d, s, f] = await Promise.all(
-      [down, slow, flapping].map((id) => api(server, 'POST', `/v1/flows/${id}/runs?wait=30`, {})),
-    );
+    const [d, s, f] = await Promise.all([down, slow, flapping].map((id) => api(server, 'POST', `/v1/flows/${id}/runs?wait=30`, {})));
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(d!.body.status).toBe('failed');
     expect(stepOf(d!.body, 'call')).toMatchObject({ status: 'failed', attempts: 3, error: expect.stringMatching(/after 3 attempts/) });
@@ -64,7 +62,13 @@ describe('resilience against wrangler dev', () => {
 
   it('a live viewer that never reads does not slow runs down and is dropped', async () => {
     const watcher = await server.tokenFor('watcher');
-    const flowId = await flowOf([{ id: 'a', type: 'log', params: { message: 'x' } }, { id: 'b', type: 'log', params: { message: 'y' } }], watcher);
+    const flowId = await flowOf(
+      [
+        { id: 'a', type: 'log', params: { message: 'x' } },
+        { id: 'b', type: 'log', params: { message: 'y' } },
+      ],
+      watcher,
+    );
     const ticket = await api(server, 'POST', '/v1/live-tickets', { flowId }, watcher);
     const stalled = new WebSocket(`${server.url.replace('http', 'ws')}/v1/flows/${flowId}/live?ticket=${ticket.body.ticket}`);
     await new Promise((resolve, reject) => stalled.once('open', resolve).once('error', reject));
@@ -72,9 +76,7 @@ describe('resilience against wrangler dev', () => {
     raw.pause(); // from now on the viewer reads nothing
 
     const started = Date.now();
-    const runs = await Promise.all(
-      Array.from({ length: 100 }, () => api(server, 'POST', `/v1/flows/${flowId}/runs?wait=30`, {}, watcher)),
-    );
+    const runs = await Promise.all(Array.from({ length: 100 }, () => api(server, 'POST', `/v1/flows/${flowId}/runs?wait=30`, {}, watcher)));
     expect(runs.every((r) => r.body.status === 'succeeded')).toBe(true);
     expect(Date.now() - started).toBeLessThan(30_000);
 
@@ -105,7 +107,11 @@ describe('resilience against wrangler dev', () => {
     expect(limited?.status).toBe(429);
     expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(((await limited!.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
-    const upload = await fetch(`${server.url}/v1/uploads/x.jpg`, { method: 'PUT', headers: { authorization: `Bearer ${greedy}` }, body: 'x' });
+    const upload = await fetch(`${server.url}/v1/uploads/x.jpg`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${greedy}` },
+      body: 'x',
+    });
     expect(upload.status).toBe(429);
 
     const patient = await server.tokenFor('patient');

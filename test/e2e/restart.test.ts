@@ -34,14 +34,29 @@ describe('killing wrangler dev mid-run', () => {
     const start = async (flowId: string) => (await api(server, 'POST', `/v1/flows/${flowId}/runs`, {})).body.id as string;
     const delayedRuns = await Promise.all([1, 2, 3].map(() => start(delayed.body.id)));
     const slowRuns = await Promise.all([1, 2, 3].map(() => start(slow.body.id)));
-    for (const runId of delayedRuns) await until(() => api(server, 'GET', `/v1/runs/${runId}`), (r) => r.body.status === 'waiting', 15_000);
-    await until(async () => outside.requests.filter((r) => r.path === '/slow/4000').length, (n) => n === 3, 15_000);
+    for (const runId of delayedRuns)
+      await until(
+        () => api(server, 'GET', `/v1/runs/${runId}`),
+        (r) => r.body.status === 'waiting',
+        15_000,
+      );
+    await until(
+      async () => outside.requests.filter((r) => r.path === '/slow/4000').length,
+      (n) => n === 3,
+      15_000,
+    );
 
     await server.kill();
     const restarted = await startDevServer({ stateDir: server.stateDir });
     try {
       const finished = async (runId: string) =>
-        (await until(() => api(restarted, 'GET', `/v1/runs/${runId}`), (r) => r.body.status === 'succeeded', 60_000)).body;
+        (
+          await until(
+            () => api(restarted, 'GET', `/v1/runs/${runId}`),
+            (r) => r.body.status === 'succeeded',
+            60_000,
+          )
+        ).body;
       for (const run of await Promise.all(delayedRuns.map(finished))) expect(stepOf(run, 'before').attempts).toBe(1);
       expect(outside.requests.filter((r) => r.path === '/email')).toHaveLength(3);
       for (const run of await Promise.all(slowRuns.map(finished))) {
@@ -62,7 +77,8 @@ describe('killing wrangler dev mid-run', () => {
         expect(beforeLogs).toHaveLength(1);
       }
       // The index catches up within a second (checked to the millisecond in test/executors.test.ts); a busy machine gets two.
-      const statuses = async () => (await api(restarted, 'GET', `/v1/flows/${slow.body.id}/runs`)).body.items.map((r: { status: string }) => r.status);
+      const statuses = async () =>
+        (await api(restarted, 'GET', `/v1/flows/${slow.body.id}/runs`)).body.items.map((r: { status: string }) => r.status);
       expect(await until(statuses, (s) => s.join() === 'succeeded,succeeded,succeeded', 2000)).toHaveLength(3);
     } finally {
       await restarted.stop();

@@ -62,6 +62,9 @@ describe('the seed story against wrangler dev', () => {
     expect(messages).toEqual(['New upload images/cat.jpg (48213 bytes)', 'the key is ***']);
     const everything = JSON.stringify([run.body, logs.body, (await api(server, 'GET', `/v1/runs/${run.body.id}`)).body]);
     expect(everything).not.toContain(SECRET);
-    expect(run.body.steps.find((s: { blockId: string }) => s.blockId === 'email').output).toMatchObject({ status: 200, body: { ErrorCode: 0 } });
+    expect(run.body.steps.find((s: { blockId: string }) => s.blockId === 'email').output).toMatchObject({
+      status: 200,
+      body: { ErrorCode: 0 },
+    });
   });
 });

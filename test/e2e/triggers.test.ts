@@ -14,7 +14,11 @@ describe('triggers under npm start (wrangler dev)', () => {
       trigger: { type: 'r2_upload', prefix: 'images/', suffix: '.jpg' },
       blocks: [
         { id: 'look', type: 'r2_object', params: { action: 'head', key: '{{trigger.key}}' } },
-        { id: 'say', type: 'log', params: { message: 'uploaded {{trigger.key}}, {{steps.look.size}} bytes of {{steps.look.contentType}}' } },
+        {
+          id: 'say',
+          type: 'log',
+          params: { message: 'uploaded {{trigger.key}}, {{steps.look.size}} bytes of {{steps.look.contentType}}' },
+        },
       ],
     });
     const other = await api(server, 'POST', '/v1/flows', {
@@ -31,7 +35,11 @@ describe('triggers under npm start (wrangler dev)', () => {
     expect(upload.status).toBe(201);
     expect(await upload.json()).toMatchObject({ key: 'images/cat.jpg', size: 2048 });
 
-    const runs = await until(() => api(server, 'GET', `/v1/flows/${flow.body.id}/runs`), (r) => r.body.items[0]?.status === 'succeeded', 30_000);
+    const runs = await until(
+      () => api(server, 'GET', `/v1/flows/${flow.body.id}/runs`),
+      (r) => r.body.items[0]?.status === 'succeeded',
+      30_000,
+    );
     expect(runs.body.items).toHaveLength(1);
     expect(runs.body.items[0].trigger).toMatchObject({ type: 'r2_upload', key: 'images/cat.jpg', size: 2048, action: 'PutObject' });
     const run = await api(server, 'GET', `/v1/runs/${runs.body.items[0].id}`);
@@ -52,7 +60,11 @@ describe('triggers under npm start (wrangler dev)', () => {
     });
     expect(res.status).toBe(202);
     const { runId } = (await res.json()) as { runId: string };
-    const run = await until(() => api(server, 'GET', `/v1/runs/${runId}`), (r) => r.body.status === 'succeeded', 15_000);
+    const run = await until(
+      () => api(server, 'GET', `/v1/runs/${runId}`),
+      (r) => r.body.status === 'succeeded',
+      15_000,
+    );
     expect(run.body.steps[0].output.message).toBe('order 17');
   });
 
@@ -62,7 +74,11 @@ describe('triggers under npm start (wrangler dev)', () => {
       trigger: { type: 'schedule', cron: '* * * * *' },
       blocks: [{ id: 'tick', type: 'log', params: { message: 'tick at {{trigger.scheduledTime}}' } }],
     });
-    const runs = await until(() => api(server, 'GET', `/v1/flows/${flow.body.id}/runs`), (r) => r.body.items.length > 0, 75_000);
+    const runs = await until(
+      () => api(server, 'GET', `/v1/flows/${flow.body.id}/runs`),
+      (r) => r.body.items.length > 0,
+      75_000,
+    );
     expect(runs.body.items[0].trigger).toMatchObject({ type: 'schedule', cron: '* * * * *' });
     expect(runs.body.items[0].trigger.scheduledTime).toMatch(/:00\.000Z$/);
   });

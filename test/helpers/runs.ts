@@ -40,14 +40,18 @@ export async function allEvents(tok: string, runId: string): Promise<any[]> {
 }
 
 /** Creates a flow from blocks (manual trigger) and runs it to the end. */
-export async function runBlocks(tok: string, blocks: unknown[], input: Record<string, unknown> = {}, setup?: (flowId: string) => Promise<void>) {
+export async function runBlocks(
+  tok: string,
+  blocks: unknown[],
+  input: Record<string, unknown> = {},
+  setup?: (flowId: string) => Promise<void>,
+) {
   const flow = await createFlow(tok, { blocks });
   await setup?.(flow.id);
   return { flow, ...(await runToEnd(tok, flow.id, input)) };
 }
 
-export const stepOf = (run: { steps: Array<{ blockId: string }> }, blockId: string): any =>
-  run.steps.find((s) => s.blockId === blockId);
+export const stepOf = (run: { steps: Array<{ blockId: string }> }, blockId: string): any => run.steps.find((s) => s.blockId === blockId);
 
 /** Polls until `predicate` holds (for states that a run reaches asynchronously). */
 export async function until<T>(read: () => Promise<T>, predicate: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {

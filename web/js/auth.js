@@ -22,12 +22,12 @@ export function getToken() {
 /** @param {string} token */
 export function setToken(token) {
   localStorage.setItem(STORAGE_KEY, token.trim());
-  listeners.forEach((fn) => fn());
+  for (const fn of listeners) fn();
 }
 
 export function clearToken() {
   localStorage.removeItem(STORAGE_KEY);
-  listeners.forEach((fn) => fn());
+  for (const fn of listeners) fn();
 }
 
 /** Calls `fn` whenever the token changes. @param {() => void} fn */

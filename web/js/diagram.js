@@ -51,7 +51,8 @@ export function layout(blocks) {
   const nodes = new Map();
   nodes.set(START, { key: START, kind: 'start', index: -1, w: TERM_W, h: TERM_H, rank: 0, x: 0, y: 0, reachable: true });
   blocks.forEach((block, index) => {
-    if (!nodes.has(block.id)) nodes.set(block.id, { key: block.id, kind: 'block', block, index, w: BOX_W, h: BOX_H, rank: -1, x: 0, y: 0, reachable: false });
+    if (!nodes.has(block.id))
+      nodes.set(block.id, { key: block.id, kind: 'block', block, index, w: BOX_W, h: BOX_H, rank: -1, x: 0, y: 0, reachable: false });
   });
   nodes.set(END, { key: END, kind: 'end', index: blocks.length, w: TERM_W, h: TERM_H, rank: -1, x: 0, y: 0, reachable: false });
 
@@ -112,9 +113,12 @@ export function layout(blocks) {
   // Rows, ordered by position in the blocks array.
   /** @type {Node[][]} */
   const rows = [];
-  for (const node of nodes.values()) (rows[node.rank] ??= []).push(node);
+  for (const node of nodes.values()) {
+    rows[node.rank] ??= [];
+    rows[node.rank].push(node);
+  }
   const filled = rows.filter(Boolean);
-  filled.forEach((row) => row.sort((a, b) => a.index - b.index));
+  for (const row of filled) row.sort((a, b) => a.index - b.index);
   const rowWidth = (/** @type {Node[]} */ row) => row.reduce((sum, n) => sum + n.w, 0) + GAP_X * (row.length - 1);
   const contentW = Math.max(...filled.map(rowWidth));
   let y = PAD;
@@ -129,7 +133,7 @@ export function layout(blocks) {
     y += rowH + GAP_Y;
   }
   const rowIndex = new Map();
-  filled.forEach((row, i) => row.forEach((n) => rowIndex.set(n.key, i)));
+  for (const [i, row] of filled.entries()) for (const n of row) rowIndex.set(n.key, i);
 
   // Edges that skip rows go round the right-hand side, one lane each.
   let lanes = 0;
@@ -203,7 +207,15 @@ export function createDiagram(blocks) {
 
   const layer = svg('svg', { class: 'diagram-edges', width, height, viewBox: `0 0 ${width} ${height}`, 'aria-hidden': 'true' });
   const defs = svg('defs');
-  const marker = svg('marker', { id: `${uid}-arrow`, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+  const marker = svg('marker', {
+    id: `${uid}-arrow`,
+    viewBox: '0 0 10 10',
+    refX: 9,
+    refY: 5,
+    markerWidth: 7,
+    markerHeight: 7,
+    orient: 'auto-start-reverse',
+  });
   marker.appendChild(svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'diagram-arrowhead' }));
   defs.appendChild(marker);
   layer.appendChild(defs);
@@ -257,13 +269,26 @@ export function createDiagram(blocks) {
 
   /** @type {Map<string, { box: HTMLElement, badge: HTMLElement }>} */
   const boxes = new Map();
-  const canvas = h('div', { class: 'diagram-canvas', style: `width:${width}px;height:${height}px`, role: 'list', 'aria-label': `Flow diagram, ${blocks.length} block${blocks.length === 1 ? '' : 's'}` }, layer);
+  const canvas = h(
+    'div',
+    {
+      class: 'diagram-canvas',
+      style: `width:${width}px;height:${height}px`,
+      role: 'list',
+      'aria-label': `Flow diagram, ${blocks.length} block${blocks.length === 1 ? '' : 's'}`,
+    },
+    layer,
+  );
 
   for (const node of nodes) {
     const style = `left:${node.x}px;top:${node.y}px;width:${node.w}px;height:${node.h}px`;
     if (node.kind !== 'block') {
       canvas.appendChild(
-        h('div', { class: `diagram-terminal is-${node.kind}`, style, role: 'listitem', 'data-testid': `diagram-${node.kind}` }, node.kind === 'start' ? 'Start' : 'End'),
+        h(
+          'div',
+          { class: `diagram-terminal is-${node.kind}`, style, role: 'listitem', 'data-testid': `diagram-${node.kind}` },
+          node.kind === 'start' ? 'Start' : 'End',
+        ),
       );
       continue;
     }
@@ -299,9 +324,16 @@ export function createDiagram(blocks) {
     { class: 'diagram-legend' },
     h('span', { class: 'legend-solid' }, 'next'),
     h('span', { class: 'legend-dashed' }, 'following block'),
-    blocks.some((b) => b.type === 'condition') ? [h('span', { class: 'legend-then' }, 'then'), h('span', { class: 'legend-else' }, 'else')] : null,
+    blocks.some((b) => b.type === 'condition')
+      ? [h('span', { class: 'legend-then' }, 'then'), h('span', { class: 'legend-else' }, 'else')]
+      : null,
   );
-  const el = h('div', { class: 'diagram', 'data-testid': 'diagram' }, h('div', { class: 'diagram-scroll', tabindex: '0', 'aria-label': 'Flow diagram (scrollable)' }, canvas), legend);
+  const el = h(
+    'div',
+    { class: 'diagram', 'data-testid': 'diagram' },
+    h('div', { class: 'diagram-scroll', tabindex: '0', 'aria-label': 'Flow diagram (scrollable)' }, canvas),
+    legend,
+  );
 
   return {
     el,

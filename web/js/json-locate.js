@@ -15,8 +15,7 @@ export function parsePath(path) {
   /** @type {Array<string|number>} */
   const out = [];
   const re = /([^.[\]]+)|\[(\d+)\]/g;
-  let m;
-  while ((m = re.exec(path))) out.push(m[2] !== undefined ? Number(m[2]) : /** @type {string} */ (m[1]));
+  for (const m of path.matchAll(re)) out.push(m[2] !== undefined ? Number(m[2]) : /** @type {string} */ (m[1]));
   return out;
 }
 
@@ -45,7 +44,10 @@ function scan(text) {
     while (i < text.length && /\s/.test(text[i] ?? '')) i++;
   };
   const fail = (/** @type {string} */ what) => {
-    throw new JsonSyntaxError(i >= text.length ? 'unexpected end of JSON' : `${what} at "${text.slice(i, i + 12).replace(/\s+/g, " ")}"`, i);
+    throw new JsonSyntaxError(
+      i >= text.length ? 'unexpected end of JSON' : `${what} at "${text.slice(i, i + 12).replace(/\s+/g, ' ')}"`,
+      i,
+    );
   };
   const string = () => {
     if (text[i] !== '"') fail('expected a string');

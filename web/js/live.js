@@ -279,7 +279,10 @@ export class FlowStream extends LiveStream {
   accept(event) {
     if (!event || typeof event.runId !== 'string') return;
     let seen = this.seen.get(event.runId);
-    if (!seen) this.seen.set(event.runId, (seen = new Set()));
+    if (!seen) {
+      seen = new Set();
+      this.seen.set(event.runId, seen);
+    }
     if (seen.has(event.seq)) return;
     seen.add(event.seq);
     this.lastSeq.set(event.runId, Math.max(event.seq, this.lastSeq.get(event.runId) ?? -Infinity));

@@ -79,11 +79,26 @@ route('/signin', (_params, query) => {
   focusMain();
   signinView(main, { reason, next: query.get('next') });
 });
-route('/', authed(() => flowsView(main)));
-route('/flows', authed(() => flowsView(main)));
-route('/flows/new', authed(() => editorView(main, null)));
-route('/flows/:flowId', authed((p) => flowView(main, /** @type {string} */ (p.flowId))));
-route('/flows/:flowId/edit', authed((p) => editorView(main, /** @type {string} */ (p.flowId))));
+route(
+  '/',
+  authed(() => flowsView(main)),
+);
+route(
+  '/flows',
+  authed(() => flowsView(main)),
+);
+route(
+  '/flows/new',
+  authed(() => editorView(main, null)),
+);
+route(
+  '/flows/:flowId',
+  authed((p) => flowView(main, /** @type {string} */ (p.flowId))),
+);
+route(
+  '/flows/:flowId/edit',
+  authed((p) => editorView(main, /** @type {string} */ (p.flowId))),
+);
 notFound(() => {
   setTitle('Not found');
   replace(main, h('h1', null, 'Page not found'), h('p', null, h('a', { href: '/' }, '← Back to flows')));

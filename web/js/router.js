@@ -73,7 +73,7 @@ function dispatch() {
     if (match) {
       /** @type {Record<string, string>} */
       const params = {};
-      keys.forEach((key, i) => (params[key] = decodeURIComponent(match[i + 1] ?? '')));
+      for (const [i, key] of keys.entries()) params[key] = decodeURIComponent(match[i + 1] ?? '');
       void handler(params, query);
       return;
     }

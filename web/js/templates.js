@@ -9,8 +9,8 @@
  */
 function forEachString(value, visit) {
   if (typeof value === 'string') visit(value);
-  else if (Array.isArray(value)) value.forEach((v) => forEachString(v, visit));
-  else if (value && typeof value === 'object') Object.values(value).forEach((v) => forEachString(v, visit));
+  else if (Array.isArray(value)) for (const v of value) forEachString(v, visit);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) forEachString(v, visit);
 }
 
 /**

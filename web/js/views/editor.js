@@ -38,7 +38,12 @@ export async function editorView(root, flowId) {
       setTitle(`Edit ${flow.name}`);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return;
-      replace(root, h('h1', null, 'Could not load the flow'), h('p', { role: 'alert' }, describeError(error)), h('p', null, h('a', { href: '/' }, '← Back to flows')));
+      replace(
+        root,
+        h('h1', null, 'Could not load the flow'),
+        h('p', { role: 'alert' }, describeError(error)),
+        h('p', null, h('a', { href: '/' }, '← Back to flows')),
+      );
       return;
     }
   }
@@ -88,7 +93,7 @@ export async function editorView(root, flowId) {
       parts.push(h('mark', null, text.slice(span.start, Math.max(span.end, span.start + 1))));
       at = Math.max(span.end, span.start + 1);
     }
-    parts.push(document.createTextNode(text.slice(at) + '\n'));
+    parts.push(document.createTextNode(`${text.slice(at)}\n`));
     backdrop.replaceChildren(...parts);
     syncScroll();
   }
@@ -214,17 +219,47 @@ export async function editorView(root, flowId) {
   const field = (id, label, control, help) => {
     control.id = id;
     if (help) control.setAttribute('aria-describedby', `${id}-help`);
-    return h('div', { class: 'field' }, h('label', { for: id }, label), control, help ? h('p', { class: 'help', id: `${id}-help` }, help) : null);
+    return h(
+      'div',
+      { class: 'field' },
+      h('label', { for: id }, label),
+      control,
+      help ? h('p', { class: 'help', id: `${id}-help` }, help) : null,
+    );
   };
   const nameInput = /** @type {HTMLInputElement} */ (h('input', { maxlength: '120', required: true, 'data-testid': 'form-name' }));
   const descInput = /** @type {HTMLInputElement} */ (h('input', { maxlength: '2000', 'data-testid': 'form-description' }));
-  const enabledInput = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', id: 'form-enabled', 'data-testid': 'form-enabled' }));
-  const triggerSelect = /** @type {HTMLSelectElement} */ (h('select', { 'data-testid': 'form-trigger' }, TRIGGERS.map(([v, l]) => h('option', { value: v }, l))));
-  const prefixInput = /** @type {HTMLInputElement} */ (h('input', { placeholder: 'images/', 'data-testid': 'form-prefix', spellcheck: 'false' }));
-  const suffixInput = /** @type {HTMLInputElement} */ (h('input', { placeholder: '.jpg', 'data-testid': 'form-suffix', spellcheck: 'false' }));
-  const cronInput = /** @type {HTMLInputElement} */ (h('input', { placeholder: '*/5 * * * *', 'data-testid': 'form-cron', spellcheck: 'false', class: 'mono' }));
-  const uploadFields = h('div', { class: 'field-row' }, field('form-prefix', 'Key prefix', prefixInput), field('form-suffix', 'Key suffix', suffixInput));
-  const scheduleFields = field('form-cron', 'Cron (UTC, 5 fields)', cronInput, 'minute hour day-of-month month day-of-week, e.g. 0 9 * * 1-5');
+  const enabledInput = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'checkbox', id: 'form-enabled', 'data-testid': 'form-enabled' })
+  );
+  const triggerSelect = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { 'data-testid': 'form-trigger' },
+      TRIGGERS.map(([v, l]) => h('option', { value: v }, l)),
+    )
+  );
+  const prefixInput = /** @type {HTMLInputElement} */ (
+    h('input', { placeholder: 'images/', 'data-testid': 'form-prefix', spellcheck: 'false' })
+  );
+  const suffixInput = /** @type {HTMLInputElement} */ (
+    h('input', { placeholder: '.jpg', 'data-testid': 'form-suffix', spellcheck: 'false' })
+  );
+  const cronInput = /** @type {HTMLInputElement} */ (
+    h('input', { placeholder: '*/5 * * * *', 'data-testid': 'form-cron', spellcheck: 'false', class: 'mono' })
+  );
+  const uploadFields = h(
+    'div',
+    { class: 'field-row' },
+    field('form-prefix', 'Key prefix', prefixInput),
+    field('form-suffix', 'Key suffix', suffixInput),
+  );
+  const scheduleFields = field(
+    'form-cron',
+    'Cron (UTC, 5 fields)',
+    cronInput,
+    'minute hour day-of-month month day-of-week, e.g. 0 9 * * 1-5',
+  );
   const blockList = h('ol', { class: 'block-list', 'data-testid': 'form-blocks', 'aria-label': 'Blocks in order' });
   const formNote = h('p', { class: 'hint', hidden: true }, 'Fix the JSON syntax to use the form again.');
 
@@ -298,12 +333,39 @@ export async function editorView(root, flowId) {
               'li',
               { class: 'block-item', 'data-testid': 'form-block', 'data-block-id': String(block?.id ?? '') },
               h('span', { class: 'block-item-index', 'aria-hidden': 'true' }, String(index + 1)),
-              h('span', { class: 'block-item-main' }, h('code', null, String(block?.id ?? '?')), ' ', h('span', { class: 'tag' }, String(block?.type ?? '?')), block?.name ? h('span', { class: 'muted' }, ` ${block.name}`) : null),
+              h(
+                'span',
+                { class: 'block-item-main' },
+                h('code', null, String(block?.id ?? '?')),
+                ' ',
+                h('span', { class: 'tag' }, String(block?.type ?? '?')),
+                block?.name ? h('span', { class: 'muted' }, ` ${block.name}`) : null,
+              ),
               h(
                 'span',
                 { class: 'block-item-actions' },
-                h('button', { type: 'button', class: 'btn btn-icon btn-small', 'aria-label': `Move ${block?.id} up`, disabled: index === 0, onclick: () => move(index, -1) }, '↑'),
-                h('button', { type: 'button', class: 'btn btn-icon btn-small', 'aria-label': `Move ${block?.id} down`, disabled: index === blocks.length - 1, onclick: () => move(index, 1) }, '↓'),
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'btn btn-icon btn-small',
+                    'aria-label': `Move ${block?.id} up`,
+                    disabled: index === 0,
+                    onclick: () => move(index, -1),
+                  },
+                  '↑',
+                ),
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'btn btn-icon btn-small',
+                    'aria-label': `Move ${block?.id} down`,
+                    disabled: index === blocks.length - 1,
+                    onclick: () => move(index, 1),
+                  },
+                  '↓',
+                ),
                 h(
                   'button',
                   {
@@ -316,7 +378,16 @@ export async function editorView(root, flowId) {
                   },
                   'Edit',
                 ),
-                h('button', { type: 'button', class: 'btn btn-small btn-danger-quiet', 'aria-label': `Remove block ${block?.id}`, onclick: () => update((v) => v.blocks.splice(index, 1)) }, 'Remove'),
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'btn btn-small btn-danger-quiet',
+                    'aria-label': `Remove block ${block?.id}`,
+                    onclick: () => update((v) => v.blocks.splice(index, 1)),
+                  },
+                  'Remove',
+                ),
               ),
             ),
           )
@@ -334,16 +405,70 @@ export async function editorView(root, flowId) {
   // ---------------------------------------------------------------- block form
   /** @type {number | null} index being edited */
   let editing = null;
-  const bType = /** @type {HTMLSelectElement} */ (h('select', { 'data-testid': 'block-type' }, h('option', { value: 'log' }, 'Add to Logs (log)'), h('option', { value: 'http_request' }, 'Send HTTP Request (http_request)')));
-  const bId = /** @type {HTMLInputElement} */ (h('input', { pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$', maxlength: '64', spellcheck: 'false', class: 'mono', 'data-testid': 'block-id' }));
+  const bType = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { 'data-testid': 'block-type' },
+      h('option', { value: 'log' }, 'Add to Logs (log)'),
+      h('option', { value: 'http_request' }, 'Send HTTP Request (http_request)'),
+    )
+  );
+  const bId = /** @type {HTMLInputElement} */ (
+    h('input', { pattern: '^[A-Za-z][A-Za-z0-9_]{0,63}$', maxlength: '64', spellcheck: 'false', class: 'mono', 'data-testid': 'block-id' })
+  );
   const bName = /** @type {HTMLInputElement} */ (h('input', { maxlength: '120', 'data-testid': 'block-name' }));
-  const bMessage = /** @type {HTMLInputElement} */ (h('input', { spellcheck: 'false', placeholder: 'New upload {{trigger.key}}', 'data-testid': 'block-message' }));
-  const bLevel = /** @type {HTMLSelectElement} */ (h('select', { 'data-testid': 'block-level' }, h('option', { value: '' }, 'info (default)'), h('option', { value: 'warn' }, 'warn'), h('option', { value: 'error' }, 'error')));
-  const bMethod = /** @type {HTMLSelectElement} */ (h('select', { 'data-testid': 'block-method' }, METHODS.map((m) => h('option', { value: m, selected: m === 'POST' }, m))));
-  const bUrl = /** @type {HTMLInputElement} */ (h('input', { type: 'text', inputmode: 'url', spellcheck: 'false', placeholder: 'https://api.example.com/hook', 'data-testid': 'block-url' }));
-  const bHeaders = /** @type {HTMLTextAreaElement} */ (h('textarea', { rows: '3', class: 'code', spellcheck: 'false', placeholder: 'X-Api-Key: {{SECRETS.api_key}}', 'data-testid': 'block-headers' }));
-  const bBody = /** @type {HTMLTextAreaElement} */ (h('textarea', { rows: '4', class: 'code', spellcheck: 'false', placeholder: '{ "text": "{{trigger.key}}" }', 'data-testid': 'block-body' }));
-  const logFields = h('div', { class: 'field-row' }, field('block-message', 'Message (template)', bMessage), field('block-level', 'Level', bLevel));
+  const bMessage = /** @type {HTMLInputElement} */ (
+    h('input', { spellcheck: 'false', placeholder: 'New upload {{trigger.key}}', 'data-testid': 'block-message' })
+  );
+  const bLevel = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { 'data-testid': 'block-level' },
+      h('option', { value: '' }, 'info (default)'),
+      h('option', { value: 'warn' }, 'warn'),
+      h('option', { value: 'error' }, 'error'),
+    )
+  );
+  const bMethod = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { 'data-testid': 'block-method' },
+      METHODS.map((m) => h('option', { value: m, selected: m === 'POST' }, m)),
+    )
+  );
+  const bUrl = /** @type {HTMLInputElement} */ (
+    h('input', {
+      type: 'text',
+      inputmode: 'url',
+      spellcheck: 'false',
+      placeholder: 'https://api.example.com/hook',
+      'data-testid': 'block-url',
+    })
+  );
+  const bHeaders = /** @type {HTMLTextAreaElement} */ (
+    h('textarea', {
+      rows: '3',
+      class: 'code',
+      spellcheck: 'false',
+      placeholder: 'X-Api-Key: {{SECRETS.api_key}}',
+      'data-testid': 'block-headers',
+    })
+  );
+  const bBody = /** @type {HTMLTextAreaElement} */ (
+    h('textarea', {
+      rows: '4',
+      class: 'code',
+      spellcheck: 'false',
+      placeholder: '{ "text": "{{trigger.key}}" }',
+      'data-testid': 'block-body',
+    })
+  );
+  const logFields = h(
+    'div',
+    { class: 'field-row' },
+    field('block-message', 'Message (template)', bMessage),
+    field('block-level', 'Level', bLevel),
+  );
   const httpFields = h(
     'div',
     null,
@@ -423,8 +548,10 @@ export async function editorView(root, flowId) {
     if (!Array.isArray(value.blocks)) value.blocks = [];
     const type = bType.value;
     const id = bId.value.trim() || uniqueId(value.blocks, type === 'log' ? 'log' : 'http');
-    if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(id)) return blockMsg.show('error', 'The id must start with a letter and use only letters, digits and _.');
-    if (value.blocks.some((/** @type {any} */ b, /** @type {number} */ i) => b?.id === id && i !== editing)) return blockMsg.show('error', `Another block already has the id “${id}”.`);
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(id))
+      return blockMsg.show('error', 'The id must start with a letter and use only letters, digits and _.');
+    if (value.blocks.some((/** @type {any} */ b, /** @type {number} */ i) => b?.id === id && i !== editing))
+      return blockMsg.show('error', `Another block already has the id “${id}”.`);
     /** @type {Record<string, unknown>} */
     let params;
     if (type === 'log') {
@@ -464,7 +591,9 @@ export async function editorView(root, flowId) {
   });
 
   // ---------------------------------------------------------------- seed
-  const seedUrl = /** @type {HTMLInputElement} */ (h('input', { id: 'seed-url', type: 'text', inputmode: 'url', spellcheck: 'false', value: DEFAULT_SEED_URL, 'data-testid': 'seed-url' }));
+  const seedUrl = /** @type {HTMLInputElement} */ (
+    h('input', { id: 'seed-url', type: 'text', inputmode: 'url', spellcheck: 'false', value: DEFAULT_SEED_URL, 'data-testid': 'seed-url' })
+  );
   const seedBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'seed-button' }, 'Seed example');
   seedBtn.addEventListener('click', () => {
     const seed = /** @type {any} */ (seedFlow(seedUrl.value.trim() || DEFAULT_SEED_URL));
@@ -494,7 +623,11 @@ export async function editorView(root, flowId) {
   }
 
   // ---------------------------------------------------------------- save
-  const saveBtn = h('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'save-button' }, flowId ? 'Save changes' : 'Create flow');
+  const saveBtn = h(
+    'button',
+    { type: 'button', class: 'btn btn-primary', 'data-testid': 'save-button' },
+    flowId ? 'Save changes' : 'Create flow',
+  );
   async function save() {
     msg.clear();
     const value = current();
@@ -524,7 +657,11 @@ export async function editorView(root, flowId) {
           'warn',
           h('strong', null, 'This flow was changed since you opened it. '),
           `You were editing version ${version}. Reload to get the latest version (your edits here will be replaced; copy them first if you need them).`,
-          h('span', { class: 'notice-actions' }, h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'reload-flow', onclick: reload }, 'Reload latest')),
+          h(
+            'span',
+            { class: 'notice-actions' },
+            h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'reload-flow', onclick: reload }, 'Reload latest'),
+          ),
         );
       } else if (error.status !== 401) {
         msg.show('error', describeError(error));
@@ -569,12 +706,23 @@ export async function editorView(root, flowId) {
     h(
       'header',
       { class: 'page-head' },
-      h('p', { class: 'crumbs' }, h('a', { href: '/' }, 'Flows'), ' / ', flowId ? [h('a', { href: `/flows/${encodeURIComponent(flowId)}` }, initial.name), ' / '] : null),
+      h(
+        'p',
+        { class: 'crumbs' },
+        h('a', { href: '/' }, 'Flows'),
+        ' / ',
+        flowId ? [h('a', { href: `/flows/${encodeURIComponent(flowId)}` }, initial.name), ' / '] : null,
+      ),
       h(
         'div',
         { class: 'page-title-row' },
         h('h1', null, flowId ? 'Edit flow' : 'New flow'),
-        h('div', { class: 'page-actions' }, h('a', { class: 'btn', href: flowId ? `/flows/${encodeURIComponent(flowId)}` : '/' }, 'Cancel'), saveBtn),
+        h(
+          'div',
+          { class: 'page-actions' },
+          h('a', { class: 'btn', href: flowId ? `/flows/${encodeURIComponent(flowId)}` : '/' }, 'Cancel'),
+          saveBtn,
+        ),
       ),
       flowId ? h('p', { class: 'page-meta' }, versionTag) : null,
     ),
@@ -596,7 +744,14 @@ export async function editorView(root, flowId) {
         field('form-name', 'Name', nameInput),
         field('form-description', 'Description', descInput),
         h('div', { class: 'field field-check' }, enabledInput, h('label', { for: 'form-enabled' }, 'Enabled (runs when triggered)')),
-        h('fieldset', { class: 'trigger-fields' }, h('legend', null, 'Trigger'), field('form-trigger', 'Type', triggerSelect), uploadFields, scheduleFields),
+        h(
+          'fieldset',
+          { class: 'trigger-fields' },
+          h('legend', null, 'Trigger'),
+          field('form-trigger', 'Type', triggerSelect),
+          uploadFields,
+          scheduleFields,
+        ),
         h('h3', null, 'Blocks'),
         blockList,
         blockForm,
@@ -604,7 +759,12 @@ export async function editorView(root, flowId) {
       h(
         'section',
         { class: 'card editor-card', 'aria-labelledby': 'json-h' },
-        h('div', { class: 'card-head' }, h('h2', { id: 'json-h' }, h('label', { for: 'flow-json' }, 'Definition (JSON)')), h('span', { class: 'muted small' }, 'Ctrl+S saves')),
+        h(
+          'div',
+          { class: 'card-head' },
+          h('h2', { id: 'json-h' }, h('label', { for: 'flow-json' }, 'Definition (JSON)')),
+          h('span', { class: 'muted small' }, 'Ctrl+S saves'),
+        ),
         errorsBox,
         h('div', { class: 'editor-wrap' }, backdrop, textarea),
         jsonStatus,

@@ -84,7 +84,15 @@ export async function flowView(root, flowId) {
     } catch (error) {
       enabledSwitch.checked = flow.enabled;
       if (error instanceof ApiError && error.status === 409) {
-        msg.show('warn', 'This flow was changed elsewhere. ', h('button', { type: 'button', class: 'btn btn-small', onclick: () => navigate(`/flows/${encodeURIComponent(flowId)}`, { replace: true }) }, 'Reload'));
+        msg.show(
+          'warn',
+          'This flow was changed elsewhere. ',
+          h(
+            'button',
+            { type: 'button', class: 'btn btn-small', onclick: () => navigate(`/flows/${encodeURIComponent(flowId)}`, { replace: true }) },
+            'Reload',
+          ),
+        );
       } else msg.show('error', describeError(error));
     } finally {
       enabledSwitch.disabled = false;
@@ -111,7 +119,13 @@ export async function flowView(root, flowId) {
       h(
         'div',
         { class: 'page-actions' },
-        h('label', { class: 'switch', for: 'flow-enabled' }, enabledSwitch, h('span', { class: 'switch-track', 'aria-hidden': 'true' }), 'Enabled'),
+        h(
+          'label',
+          { class: 'switch', for: 'flow-enabled' },
+          enabledSwitch,
+          h('span', { class: 'switch-track', 'aria-hidden': 'true' }),
+          'Enabled',
+        ),
         h('a', { class: 'btn', href: `/flows/${encodeURIComponent(flow.id)}/edit`, 'data-testid': 'flow-edit' }, 'Edit'),
         deleteBtn,
       ),
@@ -131,7 +145,9 @@ export async function flowView(root, flowId) {
   let hookCard = null;
   if (flow.hookUrl) {
     const url = new URL(flow.hookUrl, location.origin).href;
-    const input = /** @type {HTMLInputElement} */ (h('input', { id: 'hook-url', readonly: true, value: url, class: 'mono', 'data-testid': 'hook-url' }));
+    const input = /** @type {HTMLInputElement} */ (
+      h('input', { id: 'hook-url', readonly: true, value: url, class: 'mono', 'data-testid': 'hook-url' })
+    );
     const copied = h('span', { class: 'muted', role: 'status' });
     hookCard = h(
       'section',
@@ -169,13 +185,28 @@ export async function flowView(root, flowId) {
   const diagramCard = h(
     'section',
     { class: 'card card-diagram', 'aria-labelledby': 'diagram-h' },
-    h('div', { class: 'card-head' }, h('h2', { id: 'diagram-h' }, 'Blocks'), h('span', { class: 'muted' }, `${blocks.length} block${blocks.length === 1 ? '' : 's'}`)),
-    blocks.length ? diagram.el : h('p', { class: 'muted' }, 'This flow has no blocks yet. ', h('a', { href: `/flows/${encodeURIComponent(flow.id)}/edit` }, 'Add some'), '.'),
+    h(
+      'div',
+      { class: 'card-head' },
+      h('h2', { id: 'diagram-h' }, 'Blocks'),
+      h('span', { class: 'muted' }, `${blocks.length} block${blocks.length === 1 ? '' : 's'}`),
+    ),
+    blocks.length
+      ? diagram.el
+      : h(
+          'p',
+          { class: 'muted' },
+          'This flow has no blocks yet. ',
+          h('a', { href: `/flows/${encodeURIComponent(flow.id)}/edit` }, 'Add some'),
+          '.',
+        ),
   );
 
   // --- runs & live
   const runs = runsPanel(flowId, { onOpen: (run) => openRun(run.id, run) });
-  const watch = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', role: 'switch', id: 'watch-flow', 'data-testid': 'watch-flow' }));
+  const watch = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'checkbox', role: 'switch', id: 'watch-flow', 'data-testid': 'watch-flow' })
+  );
   /** @param {string} runId @param {any} [knownRun] */
   function openRun(runId, knownRun) {
     watch.checked = false;
@@ -223,7 +254,18 @@ export async function flowView(root, flowId) {
     input,
     h('p', { class: 'help', id: 'test-input-help' }, 'Starts a run now with this input, whatever the trigger, and follows it live.'),
     testMsg.el,
-    h('div', { class: 'actions' }, testBtn, h('label', { class: 'switch', for: 'watch-flow' }, watch, h('span', { class: 'switch-track', 'aria-hidden': 'true' }), 'Watch whole flow')),
+    h(
+      'div',
+      { class: 'actions' },
+      testBtn,
+      h(
+        'label',
+        { class: 'switch', for: 'watch-flow' },
+        watch,
+        h('span', { class: 'switch-track', 'aria-hidden': 'true' }),
+        'Watch whole flow',
+      ),
+    ),
   );
   testForm.addEventListener('submit', async (event) => {
     event.preventDefault();

@@ -26,9 +26,24 @@ export async function flowsView(root) {
     const tr = h(
       'tr',
       { 'data-testid': 'flow-row', 'data-flow-id': flow.id, 'data-enabled': String(flow.enabled) },
-      h('th', { scope: 'row' }, h('a', { href: link, class: 'row-link', 'data-testid': 'flow-open' }, flow.name), flow.description ? h('span', { class: 'row-sub' }, flow.description) : null),
+      h(
+        'th',
+        { scope: 'row' },
+        h('a', { href: link, class: 'row-link', 'data-testid': 'flow-open' }, flow.name),
+        flow.description ? h('span', { class: 'row-sub' }, flow.description) : null,
+      ),
       h('td', null, h('span', { class: 'tag tag-trigger' }, describeTrigger(flow.trigger))),
-      h('td', null, h('label', { class: 'switch', for: toggle.id }, toggle, h('span', { class: 'switch-track', 'aria-hidden': 'true' }), h('span', { class: 'visually-hidden' }, `${flow.name} enabled`))),
+      h(
+        'td',
+        null,
+        h(
+          'label',
+          { class: 'switch', for: toggle.id },
+          toggle,
+          h('span', { class: 'switch-track', 'aria-hidden': 'true' }),
+          h('span', { class: 'visually-hidden' }, `${flow.name} enabled`),
+        ),
+      ),
       versionCell,
       h('td', { class: 'hide-narrow' }, time(flow.updatedAt)),
       h(
@@ -86,13 +101,22 @@ export async function flowsView(root) {
       const items = Array.isArray(page?.items) ? page.items : [];
       cursor = page?.nextCursor ?? null;
       more.hidden = !cursor;
-      if (append) items.forEach((/** @type {any} */ f) => body.appendChild(row(f)));
+      if (append) for (const /** @type {any} */ f of items) body.appendChild(row(f));
       else
         replace(
           body,
           items.length
             ? items.map(row)
-            : h('tr', null, h('td', { colspan: '6', class: 'empty' }, h('p', null, 'No flows yet.'), h('a', { class: 'btn btn-primary', href: '/flows/new' }, 'Create your first flow'))),
+            : h(
+                'tr',
+                null,
+                h(
+                  'td',
+                  { colspan: '6', class: 'empty' },
+                  h('p', null, 'No flows yet.'),
+                  h('a', { class: 'btn btn-primary', href: '/flows/new' }, 'Create your first flow'),
+                ),
+              ),
         );
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return;
@@ -107,8 +131,21 @@ export async function flowsView(root) {
     h(
       'header',
       { class: 'page-head' },
-      h('div', { class: 'page-title-row' }, h('h1', null, 'Flows'), h('div', { class: 'page-actions' }, h('a', { class: 'btn btn-primary', href: '/flows/new', 'data-testid': 'new-flow' }, '+ New flow'))),
-      h('p', { class: 'page-desc' }, 'A flow is a trigger and a chain of blocks. Open one to test it, follow its runs live and manage its secrets.'),
+      h(
+        'div',
+        { class: 'page-title-row' },
+        h('h1', null, 'Flows'),
+        h(
+          'div',
+          { class: 'page-actions' },
+          h('a', { class: 'btn btn-primary', href: '/flows/new', 'data-testid': 'new-flow' }, '+ New flow'),
+        ),
+      ),
+      h(
+        'p',
+        { class: 'page-desc' },
+        'A flow is a trigger and a chain of blocks. Open one to test it, follow its runs live and manage its secrets.',
+      ),
     ),
     msg.el,
     h(

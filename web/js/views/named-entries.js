@@ -28,7 +28,12 @@ export function deleteButton(kind, flowId, name, msg, reload, warning = 'Runs th
       'aria-label': `Delete ${kind.singular} ${name}`,
       'data-testid': `${kind.singular}-delete`,
       onclick: async () => {
-        const ok = await confirmDialog({ title: `Delete ${kind.singular} ${name}?`, body: warning, confirm: `Delete ${kind.singular}`, danger: true });
+        const ok = await confirmDialog({
+          title: `Delete ${kind.singular} ${name}?`,
+          body: warning,
+          confirm: `Delete ${kind.singular}`,
+          danger: true,
+        });
         if (!ok) return;
         try {
           await kind.remove(flowId, name);
@@ -58,7 +63,11 @@ export async function loadEntries(kind, flowId, { body, missing, msg, referenced
     const have = new Set(items.map((/** @type {any} */ entry) => entry.name));
     const need = referenced.filter((name) => !have.has(name));
     missing.hidden = need.length === 0;
-    replace(missing, 'Used by this flow but not set: ', need.map((n, i) => [i ? ', ' : '', h('code', null, n)]));
+    replace(
+      missing,
+      'Used by this flow but not set: ',
+      need.map((n, i) => [i ? ', ' : '', h('code', null, n)]),
+    );
   } catch (error) {
     replace(body, placeholder(`${kind.plural} could not be loaded.`));
     msg.show('error', `${kind.plural}: ${describeError(error)}`);

@@ -33,7 +33,15 @@ export function runsPanel(flowId, { onOpen }) {
         },
       },
       h('td', null, statusPill(run.status)),
-      h('td', null, h('button', { type: 'button', class: 'link-button mono', onclick: () => onOpen(run), 'aria-label': `Open run ${run.id} in the live log` }, shortId(run.id))),
+      h(
+        'td',
+        null,
+        h(
+          'button',
+          { type: 'button', class: 'link-button mono', onclick: () => onOpen(run), 'aria-label': `Open run ${run.id} in the live log` },
+          shortId(run.id),
+        ),
+      ),
       h('td', null, run.trigger?.type ?? '—'),
       h('td', null, time(run.createdAt)),
       h('td', { class: 'hide-narrow' }, time(run.startedAt)),
@@ -48,8 +56,12 @@ export function runsPanel(flowId, { onOpen }) {
       const items = Array.isArray(page?.items) ? page.items : [];
       cursor = page?.nextCursor ?? null;
       more.hidden = !cursor;
-      if (append) items.forEach((/** @type {any} */ r) => body.appendChild(row(r)));
-      else replace(body, items.length ? items.map(row) : h('tr', null, h('td', { colspan: '7', class: 'muted' }, 'No runs yet. Press Test to start one.')));
+      if (append) for (const /** @type {any} */ r of items) body.appendChild(row(r));
+      else
+        replace(
+          body,
+          items.length ? items.map(row) : h('tr', null, h('td', { colspan: '7', class: 'muted' }, 'No runs yet. Press Test to start one.')),
+        );
       msg.clear();
     } catch (error) {
       if (!append) replace(body, h('tr', null, h('td', { colspan: '7', class: 'muted' }, 'Runs could not be loaded.')));
@@ -58,7 +70,11 @@ export function runsPanel(flowId, { onOpen }) {
   }
   more.addEventListener('click', () => void load(true));
 
-  const refreshBtn = h('button', { type: 'button', class: 'btn btn-small', onclick: () => void load(false), 'data-testid': 'runs-refresh' }, 'Refresh');
+  const refreshBtn = h(
+    'button',
+    { type: 'button', class: 'btn btn-small', onclick: () => void load(false), 'data-testid': 'runs-refresh' },
+    'Refresh',
+  );
   void load(false);
   const el = h(
     'section',
@@ -103,7 +119,8 @@ export function runsPanel(flowId, { onOpen }) {
     },
     markSelected(runId) {
       selected = runId;
-      for (const tr of body.querySelectorAll('tr[data-run-id]')) tr.classList.toggle('is-selected', tr.getAttribute('data-run-id') === runId);
+      for (const tr of body.querySelectorAll('tr[data-run-id]'))
+        tr.classList.toggle('is-selected', tr.getAttribute('data-run-id') === runId);
     },
   };
 }

@@ -24,18 +24,57 @@ export function secretsPanel(flowId, { referenced = [] } = {}) {
     'table',
     { class: 'table', 'data-testid': 'secrets-table' },
     h('caption', { class: 'visually-hidden' }, 'Secrets of this flow'),
-    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Allowed hosts'), h('th', { scope: 'col' }, 'Updated'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        h('th', { scope: 'col' }, 'Name'),
+        h('th', { scope: 'col' }, 'Allowed hosts'),
+        h('th', { scope: 'col' }, 'Updated'),
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')),
+      ),
+    ),
     body,
   );
 
   const nameInput = /** @type {HTMLInputElement} */ (
-    h('input', { id: `secret-name-${flowId}`, name: 'name', required: true, pattern: NAME_PATTERN, maxlength: '64', autocomplete: 'off', spellcheck: 'false', placeholder: 'postmark_api_key', 'data-testid': 'secret-name' })
+    h('input', {
+      id: `secret-name-${flowId}`,
+      name: 'name',
+      required: true,
+      pattern: NAME_PATTERN,
+      maxlength: '64',
+      autocomplete: 'off',
+      spellcheck: 'false',
+      placeholder: 'postmark_api_key',
+      'data-testid': 'secret-name',
+    })
   );
   const valueInput = /** @type {HTMLInputElement} */ (
-    h('input', { id: `secret-value-${flowId}`, name: 'value', type: 'password', required: true, minlength: '8', autocomplete: 'new-password', spellcheck: 'false', 'data-testid': 'secret-value', 'aria-describedby': `secret-value-help-${flowId}` })
+    h('input', {
+      id: `secret-value-${flowId}`,
+      name: 'value',
+      type: 'password',
+      required: true,
+      minlength: '8',
+      autocomplete: 'new-password',
+      spellcheck: 'false',
+      'data-testid': 'secret-value',
+      'aria-describedby': `secret-value-help-${flowId}`,
+    })
   );
   const hostsInput = /** @type {HTMLInputElement} */ (
-    h('input', { id: `secret-hosts-${flowId}`, name: 'allowedHosts', autocomplete: 'off', spellcheck: 'false', placeholder: 'api.postmarkapp.com', 'data-testid': 'secret-hosts', 'aria-describedby': `secret-hosts-help-${flowId}` })
+    h('input', {
+      id: `secret-hosts-${flowId}`,
+      name: 'allowedHosts',
+      autocomplete: 'off',
+      spellcheck: 'false',
+      placeholder: 'api.postmarkapp.com',
+      'data-testid': 'secret-hosts',
+      'aria-describedby': `secret-hosts-help-${flowId}`,
+    })
   );
   const saveBtn = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'secret-save' }, 'Save secret');
 
@@ -55,7 +94,11 @@ export function secretsPanel(flowId, { referenced = [] } = {}) {
       { class: 'field field-wide' },
       h('label', { for: hostsInput.id }, 'Allowed hosts ', h('span', { class: 'muted' }, '(optional)')),
       hostsInput,
-      h('p', { class: 'help', id: `secret-hosts-help-${flowId}` }, 'Comma-separated. When set, the secret is only ever sent to these hosts.'),
+      h(
+        'p',
+        { class: 'help', id: `secret-hosts-help-${flowId}` },
+        'Comma-separated. When set, the secret is only ever sent to these hosts.',
+      ),
     ),
     h('div', { class: 'actions field-wide' }, saveBtn),
   );
@@ -92,7 +135,13 @@ export function secretsPanel(flowId, { referenced = [] } = {}) {
       'tr',
       { 'data-testid': 'secret-row', 'data-name': secret.name },
       h('th', { scope: 'row' }, h('code', null, secret.name)),
-      h('td', null, Array.isArray(secret.allowedHosts) && secret.allowedHosts.length ? secret.allowedHosts.join(', ') : h('span', { class: 'muted' }, 'any host')),
+      h(
+        'td',
+        null,
+        Array.isArray(secret.allowedHosts) && secret.allowedHosts.length
+          ? secret.allowedHosts.join(', ')
+          : h('span', { class: 'muted' }, 'any host'),
+      ),
       h('td', null, time(secret.updatedAt)),
       h(
         'td',
@@ -122,7 +171,15 @@ export function secretsPanel(flowId, { referenced = [] } = {}) {
     'section',
     { class: 'card', 'aria-labelledby': `secrets-h-${flowId}`, 'data-testid': 'secrets-panel' },
     h('h2', { id: `secrets-h-${flowId}` }, 'Secrets'),
-    h('p', { class: 'card-intro' }, 'Use in blocks as ', h('code', null, '{{SECRETS.name}}'), '. Values are write-only and masked as ', h('code', null, '***'), ' in logs.'),
+    h(
+      'p',
+      { class: 'card-intro' },
+      'Use in blocks as ',
+      h('code', null, '{{SECRETS.name}}'),
+      '. Values are write-only and masked as ',
+      h('code', null, '***'),
+      ' in logs.',
+    ),
     missing,
     h('div', { class: 'table-wrap' }, table),
     msg.el,
@@ -133,7 +190,14 @@ export function secretsPanel(flowId, { referenced = [] } = {}) {
 /** An error with its field details, for forms. @param {unknown} error */
 export function errorText(error) {
   if (error instanceof ApiError && error.details.length) {
-    return [describeError(error), h('ul', null, error.details.map((d) => h('li', null, h('code', null, d.path || '(body)'), ': ', d.message)))];
+    return [
+      describeError(error),
+      h(
+        'ul',
+        null,
+        error.details.map((d) => h('li', null, h('code', null, d.path || '(body)'), ': ', d.message)),
+      ),
+    ];
   }
   return describeError(error);
 }

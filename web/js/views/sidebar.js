@@ -57,7 +57,23 @@ function open(title, body, tools = []) {
       'div',
       { class: 'sidebar-head' },
       heading,
-      h('div', { class: 'sidebar-tools' }, tools, h('button', { type: 'button', class: 'btn btn-icon', 'aria-label': 'Close live log', title: 'Close (Esc)', 'data-testid': 'sidebar-close', onclick: () => close() }, '×')),
+      h(
+        'div',
+        { class: 'sidebar-tools' },
+        tools,
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'btn btn-icon',
+            'aria-label': 'Close live log',
+            title: 'Close (Esc)',
+            'data-testid': 'sidebar-close',
+            onclick: () => close(),
+          },
+          '×',
+        ),
+      ),
     ),
     body,
   );
@@ -83,7 +99,13 @@ document.addEventListener('keydown', (event) => {
 
 /** A log list that keeps itself scrolled to the end while the reader is there. */
 function logList() {
-  const list = h('ol', { class: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': 'Log lines', 'data-testid': 'log-stream' });
+  const list = h('ol', {
+    class: 'log',
+    'aria-live': 'polite',
+    'aria-relevant': 'additions',
+    'aria-label': 'Log lines',
+    'data-testid': 'log-stream',
+  });
   const empty = h('li', { class: 'log-empty muted' }, 'Waiting for events…');
   list.appendChild(empty);
   return {
@@ -265,7 +287,7 @@ export function openRun(runId, options = {}) {
         showRun({
           status: event.status,
           startedAt: info.startedAt ?? (event.status === 'running' ? event.ts : undefined),
-          finishedAt: FINAL_RUN_STATUSES.has(event.status) ? info.finishedAt ?? event.ts : undefined,
+          finishedAt: FINAL_RUN_STATUSES.has(event.status) ? (info.finishedAt ?? event.ts) : undefined,
         });
         if (event.error) {
           errorEl.textContent = event.error;

@@ -31,7 +31,13 @@ export function signinView(root, { reason = null, next = null } = {}) {
   );
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'signin-button' }, 'Sign in');
   const devButton = h('button', { type: 'button', class: 'btn', hidden: true, 'data-testid': 'dev-token-button' }, 'Use development token');
-  const devRow = h('div', { class: 'signin-dev', hidden: true }, h('span', { class: 'divider' }, 'or'), devButton, h('p', { class: 'help' }, 'Local development only: a token for tenant ', h('code', null, 'demo'), '.'));
+  const devRow = h(
+    'div',
+    { class: 'signin-dev', hidden: true },
+    h('span', { class: 'divider' }, 'or'),
+    devButton,
+    h('p', { class: 'help' }, 'Local development only: a token for tenant ', h('code', null, 'demo'), '.'),
+  );
 
   /** Checks a token against the API before keeping it. @param {string} token */
   async function accept(token) {
@@ -47,13 +53,19 @@ export function signinView(root, { reason = null, next = null } = {}) {
       if (error instanceof ApiError && error.status === 403) throw new Error('The token is valid but lacks the flows:read scope.');
       throw error;
     }
-    navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
+    navigate(next?.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
   }
 
   const form = h(
     'form',
     { class: 'signin-form', 'aria-labelledby': 'signin-h' },
-    h('div', { class: 'field' }, h('label', { for: 'token' }, 'Access token'), input, h('p', { class: 'help', id: 'token-help' }, 'A JWT for your tenant. It is kept in this browser until you sign out.')),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'token' }, 'Access token'),
+      input,
+      h('p', { class: 'help', id: 'token-help' }, 'A JWT for your tenant. It is kept in this browser until you sign out.'),
+    ),
     h('div', { class: 'actions' }, submit),
     devRow,
   );

@@ -1,7 +1,7 @@
 /**
  * The flow's variables: plain configuration, listed with values; set and delete.
  */
-import { api, describeError } from '../api.js';
+import { api } from '../api.js';
 import { h, notice, time } from '../dom.js';
 import { deleteButton, loadEntries } from './named-entries.js';
 import { errorText } from './secrets.js';
@@ -18,10 +18,25 @@ export function variablesPanel(flowId, { referenced = [] } = {}) {
   const missing = h('p', { class: 'hint', hidden: true, 'data-testid': 'variables-missing' });
   const body = h('tbody');
   const nameInput = /** @type {HTMLInputElement} */ (
-    h('input', { id: `var-name-${flowId}`, required: true, pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$', maxlength: '64', autocomplete: 'off', spellcheck: 'false', placeholder: 'notify_to', 'data-testid': 'variable-name' })
+    h('input', {
+      id: `var-name-${flowId}`,
+      required: true,
+      pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$',
+      maxlength: '64',
+      autocomplete: 'off',
+      spellcheck: 'false',
+      placeholder: 'notify_to',
+      'data-testid': 'variable-name',
+    })
   );
   const valueInput = /** @type {HTMLInputElement} */ (
-    h('input', { id: `var-value-${flowId}`, autocomplete: 'off', spellcheck: 'false', placeholder: 'team@example.com', 'data-testid': 'variable-value' })
+    h('input', {
+      id: `var-value-${flowId}`,
+      autocomplete: 'off',
+      spellcheck: 'false',
+      placeholder: 'team@example.com',
+      'data-testid': 'variable-value',
+    })
   );
   const saveBtn = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'variable-save' }, 'Save variable');
   const form = h(
@@ -95,7 +110,18 @@ export function variablesPanel(flowId, { referenced = [] } = {}) {
         'table',
         { class: 'table', 'data-testid': 'variables-table' },
         h('caption', { class: 'visually-hidden' }, 'Variables of this flow'),
-        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, 'Updated'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            h('th', { scope: 'col' }, 'Name'),
+            h('th', { scope: 'col' }, 'Value'),
+            h('th', { scope: 'col' }, 'Updated'),
+            h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')),
+          ),
+        ),
         body,
       ),
     ),
