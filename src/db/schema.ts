@@ -1,5 +1,5 @@
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import type { Block, Trigger, TriggerType } from '../flows/definition';
+import type { Block, FlowNotify, Trigger, TriggerType } from '../flows/definition';
 import type { RunStatus } from '../runs/types';
 
 /**
@@ -27,6 +27,8 @@ export const flows = sqliteTable(
     triggerType: text('trigger_type').$type<TriggerType>().notNull(),
     trigger: text('trigger', { mode: 'json' }).$type<Trigger>().notNull(),
     blocks: text('blocks', { mode: 'json' }).$type<Block[]>().notNull(),
+    /** Where and when to notify about finished runs (contract 1.1, "Flow notifications"). */
+    notify: text('notify', { mode: 'json' }).$type<FlowNotify>(),
     hookId: text('hook_id'),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
@@ -48,6 +50,7 @@ export const flowVersions = sqliteTable(
     name: text('name').notNull(),
     trigger: text('trigger', { mode: 'json' }).$type<Trigger>().notNull(),
     blocks: text('blocks', { mode: 'json' }).$type<Block[]>().notNull(),
+    notify: text('notify', { mode: 'json' }).$type<FlowNotify>(),
     createdAt: text('created_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.flowId, t.version] })],
@@ -92,6 +95,40 @@ export const variables = sqliteTable(
     updatedAt: text('updated_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.flowId, t.name] })],
+);
+
+/** Plain configuration shared by all flows of a tenant: `{{ENV.<name>}}`. */
+export const tenantEnv = sqliteTable(
+  'tenant_env',
+  {
+    tenantId: text('tenant_id').notNull(),
+    name: text('name').notNull(),
+    value: text('value').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.name] })],
+);
+
+/** A flow notification about one finished run, and how its delivery is going. */
+export const notificationDeliveries = sqliteTable(
+  'notification_deliveries',
+  {
+    /** `ntf_<ulid>`: also the `webhook-id` of every attempt. */
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    flowId: text('flow_id').notNull(),
+    runId: text('run_id').notNull(),
+    status: text('status').$type<'pending' | 'delivered' | 'failed'>().notNull(),
+    attempts: integer('attempts').notNull(),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [
+    index('notification_deliveries_flow_idx').on(t.tenantId, t.flowId, t.id),
+    uniqueIndex('notification_deliveries_run_idx').on(t.runId),
+  ],
 );
 
 /**

@@ -99,6 +99,13 @@ export const FlowInputSchema = z
 
 export type FlowInput = z.infer<typeof FlowInputSchema>;
 
+/** Where and when a flow's finished runs are announced (contract 1.1, "Flow notifications"). */
+export interface FlowNotify {
+  url: string;
+  on: Array<'succeeded' | 'failed' | 'cancelled'>;
+  signingSecret?: string | undefined;
+}
+
 /** What a run executes: one pinned version of a flow. */
 export interface FlowDefinition {
   name: string;
