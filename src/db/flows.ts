@@ -96,6 +96,7 @@ export async function createFlow(scope: TenantScope, flowId: string, input: Flow
     triggerType: input.trigger.type,
     trigger: input.trigger,
     blocks: input.blocks,
+    notify: null,
     hookId: input.trigger.type === 'webhook' ? newHookId() : null,
     createdAt: now,
     updatedAt: now,
