@@ -5,6 +5,7 @@ import { newRouter, type AppEnv } from './http/router';
 import { adminRoutes } from './routes/admin';
 import { auditRoutes } from './routes/audit';
 import { devRoutes } from './routes/dev';
+import { envRoutes } from './routes/env';
 import { flowRoutes } from './routes/flows';
 import { hookRoutes } from './routes/hooks';
 import { liveRoutes } from './routes/live';
@@ -43,6 +44,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/v1', flowRoutes);
   app.route('/v1', secretRoutes);
   app.route('/v1', variableRoutes);
+  app.route('/v1', envRoutes);
   app.route('/v1', runRoutes);
   app.route('/v1', liveRoutes);
   app.route('/v1', hookRoutes);

@@ -16,6 +16,9 @@ export type AuditAction =
   | 'variable.create'
   | 'variable.replace'
   | 'variable.delete'
+  | 'env.create'
+  | 'env.replace'
+  | 'env.delete'
   | 'run.trigger'
   | 'run.cancel'
   | 'keys.rewrap';
