@@ -62,6 +62,7 @@ describe('templates', () => {
     trigger: { size: 1234, key: 'images/cat.jpg', tags: ['a', 'b'], nested: { ok: true }, 'x-hdr': 'h' },
     steps: { fetch: { status: 200, body: { items: [{ id: 7 }] } } },
     variables: { region: 'eu' },
+    env: { stage: 'prod' },
     secrets: { api_key: 'sk-live-123' },
     run: { id: 'run_1' },
     flow: { id: 'flw_1', name: 'Flow' },

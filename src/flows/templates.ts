@@ -2,7 +2,7 @@
  * `{{ path }}` templates in block params. Rendering only looks values up by
  * path (own properties, never prototypes): nothing is ever evaluated.
  *
- * Roots: `trigger.…`, `steps.<blockId>.…`, `VARIABLES.<name>`, `SECRETS.<name>`,
+ * Roots: `trigger.…`, `steps.<blockId>.…`, `VARIABLES.<name>`, `ENV.<name>`, `SECRETS.<name>`,
  * `run.id`, `flow.id`, `flow.name`.
  */
 
@@ -26,12 +26,14 @@ export interface TemplateContext {
   trigger: unknown;
   steps: Record<string, unknown>;
   variables: Readonly<Record<string, string>>;
+  /** The tenant's environment variables (`{{ENV.<name>}}`). */
+  env: Readonly<Record<string, string>>;
   secrets: Readonly<Record<string, string>>;
   run: { id: string };
   flow: { id: string; name: string };
 }
 
-/** A step fails with this when a template names a secret or variable that does not exist. */
+/** A step fails with this when a template names a secret, variable or environment variable that does not exist. */
 export class TemplateError extends Error {
   override readonly name = 'TemplateError';
 }
@@ -71,6 +73,7 @@ export function checkRef(ref: TemplateRef, blockIds: ReadonlySet<string>): strin
       return null;
     case 'SECRETS':
     case 'VARIABLES':
+    case 'ENV':
       if (typeof second !== 'string' || !NAME.test(second) || ref.segments.length !== 2) {
         return `{{${ref.raw}}} must be ${ref.root}.<name>`;
       }
@@ -157,6 +160,11 @@ function lookup(raw: string, context: TemplateContext, usedSecrets?: Set<string>
     case 'VARIABLES': {
       const value = ownValue(context.variables, name);
       if (value === undefined) throw new TemplateError(`variable "${String(name)}" is not set for this flow`);
+      return value;
+    }
+    case 'ENV': {
+      const value = ownValue(context.env, name);
+      if (value === undefined) throw new TemplateError(`environment variable "${String(name)}" is not set`);
       return value;
     }
     case 'trigger':

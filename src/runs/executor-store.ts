@@ -1,7 +1,8 @@
 /**
  * A flow executor's own SQLite storage: its runs, their steps and events,
- * the snapshots their definitions and variables point to, the dedupe keys of
- * at-least-once triggers, and the outbox of run index changes for D1.
+ * the snapshots their definitions, variables and environment point to, the
+ * dedupe keys of at-least-once triggers, and the outbox of run index changes
+ * for D1.
  *
  * Every method is synchronous, so a group of calls made without an `await`
  * between them is committed together; `transaction` makes that explicit.
@@ -54,6 +55,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE dedupe (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, created_at INTEGER NOT NULL);
    CREATE INDEX dedupe_age ON dedupe (created_at);
    CREATE TABLE index_outbox (run_id TEXT PRIMARY KEY, rev INTEGER NOT NULL, audit_id TEXT);`,
+  // The tenant's environment a run pinned; null for runs started before there was one.
+  'ALTER TABLE runs ADD COLUMN env_ref INTEGER;',
 ];
 
 /** What a run was started with; never changes. */
@@ -61,9 +64,11 @@ export interface RunInit {
   runId: string;
   tenantId: string;
   flowVersion: number;
-  /** Snapshot ids of the pinned definition and the variables at trigger time. */
+  /** Snapshot ids of the pinned definition, the variables and the tenant's environment at trigger time. */
   definitionRef: number;
   variablesRef: number;
+  /** Null for a run stored before the environment was pinned (its definition cannot reference ENV). */
+  envRef: number | null;
   triggerType: TriggerType;
   payload: Record<string, unknown>;
   /** Who triggered it, for the audit log. */
@@ -93,6 +98,7 @@ interface RunRow extends Record<string, SqlStorageValue> {
   flow_version: number;
   definition_ref: number;
   variables_ref: number;
+  env_ref: number | null;
   trigger_type: string;
   payload: string;
   actor: string;
@@ -162,14 +168,15 @@ export class ExecutorStore {
   insertRun(init: RunInit, state: RunState): void {
     this.writable();
     this.sql.exec(
-      `INSERT INTO runs (id, tenant_id, flow_version, definition_ref, variables_ref, trigger_type, payload, actor, created_at,
+      `INSERT INTO runs (id, tenant_id, flow_version, definition_ref, variables_ref, env_ref, trigger_type, payload, actor, created_at,
          status, cursor, started_at, finished_at, error, wake_at, cancel_requested)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       init.runId,
       init.tenantId,
       init.flowVersion,
       init.definitionRef,
       init.variablesRef,
+      init.envRef,
       init.triggerType,
       JSON.stringify(init.payload),
       init.actor,
@@ -255,7 +262,8 @@ export class ExecutorStore {
       if (forgotten > 0) {
         const keep = keepSnapshots.length > 0 ? `AND id NOT IN (${keepSnapshots.map(() => '?').join(', ')})` : '';
         this.sql.exec(
-          `DELETE FROM snapshots WHERE id NOT IN (SELECT definition_ref FROM runs UNION SELECT variables_ref FROM runs) ${keep}`,
+          `DELETE FROM snapshots WHERE id NOT IN (SELECT definition_ref FROM runs UNION SELECT variables_ref FROM runs
+             UNION SELECT env_ref FROM runs WHERE env_ref IS NOT NULL) ${keep}`,
           ...keepSnapshots,
         );
       }
@@ -369,6 +377,7 @@ function toInit(row: RunRow): RunInit {
     flowVersion: row.flow_version,
     definitionRef: row.definition_ref,
     variablesRef: row.variables_ref,
+    envRef: row.env_ref,
     triggerType: row.trigger_type as TriggerType,
     payload: JSON.parse(row.payload) as Record<string, unknown>,
     actor: row.actor,

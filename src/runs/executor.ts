@@ -102,6 +102,8 @@ interface ActiveRun {
   run: machine.RunSnapshot;
   definition: FlowDefinition;
   variables: Record<string, string>;
+  /** The tenant's environment variables, pinned at trigger time like the variables. */
+  env: Record<string, string>;
   /** The configuration it was started with (its secrets as they were then); unset after a wait or a restart. */
   config: FlowConfig | undefined;
   secrets: Promise<OpenedSecrets> | undefined;
@@ -201,6 +203,7 @@ export class FlowExecutor extends DurableObject<Env> {
       flowVersion: config.version,
       definitionRef: refs.definition,
       variablesRef: refs.variables,
+      envRef: refs.env,
       triggerType: trigger.type,
       payload: trigger.payload,
       actor: request.actor,
@@ -212,7 +215,7 @@ export class FlowExecutor extends DurableObject<Env> {
       state: machine.newRunState(config.definition.blocks, now),
       steps: new Map(),
     };
-    const active = activeRun(init, queued, config.definition, config.variables, config);
+    const active = activeRun(init, queued, config.definition, config.variables, config.env, config);
     const begun = machine.begin(queued, this.machine, now);
     const frames = this.store.transaction(() => {
       this.store.insertRun(init, begun.state);
@@ -323,7 +326,7 @@ export class FlowExecutor extends DurableObject<Env> {
       else if (due.wakeAt <= now) this.commit(run, machine.stillRunning(run.run, this.machine, now));
     }
     const config = await this.config.peek();
-    this.store.forgetExpired(now, config?.refs ? [config.refs.definition, config.refs.variables] : []);
+    this.store.forgetExpired(now, config?.refs ? [config.refs.definition, config.refs.variables, config.refs.env] : []);
     this.store.purgeDedupe(now - DEDUPE_RETENTION_MS);
     if (this.store.hasOutbox()) await this.flushIndex();
     this.rearm(now);
@@ -353,7 +356,9 @@ export class FlowExecutor extends DurableObject<Env> {
   private revive(stored: StoredRun): ActiveRun {
     const definition = this.snapshot<FlowDefinition>(stored.init.definitionRef);
     const run = { runId: stored.init.runId, blocks: definition.blocks, state: stored.state, steps: stored.steps };
-    return activeRun(stored.init, run, definition, this.snapshot<Record<string, string>>(stored.init.variablesRef), undefined);
+    const variables = this.snapshot<Record<string, string>>(stored.init.variablesRef);
+    const env = stored.init.envRef === null ? {} : this.snapshot<Record<string, string>>(stored.init.envRef);
+    return activeRun(stored.init, run, definition, variables, env, undefined);
   }
 
   /** Runs a run's next actions until it ends, waits, or is already being driven. */
@@ -494,6 +499,7 @@ export class FlowExecutor extends DurableObject<Env> {
       trigger: run.init.payload,
       steps,
       variables: run.variables,
+      env: run.env,
       secrets: secrets.values,
       run: { id: run.init.runId },
       flow: { id: this.flowId!, name: run.definition.name },
@@ -524,14 +530,16 @@ export class FlowExecutor extends DurableObject<Env> {
 
   // ---- storage helpers ---------------------------------------------------------
 
-  /** Stores the configuration's definition and variables once, for the runs that pin them. */
-  private refsOf(config: FlowConfig): { definition: number; variables: number } {
+  /** Stores the configuration's definition, variables and environment once, for the runs that pin them. */
+  private refsOf(config: FlowConfig): NonNullable<FlowConfig['refs']> {
     config.refs ??= this.store.transaction(() => ({
       definition: this.store.addSnapshot(config.definition),
       variables: this.store.addSnapshot(config.variables),
+      env: this.store.addSnapshot(config.env),
     }));
     this.snapshots.set(config.refs.definition, config.definition);
     this.snapshots.set(config.refs.variables, config.variables);
+    this.snapshots.set(config.refs.env, config.env);
     return config.refs;
   }
 
@@ -756,6 +764,7 @@ function activeRun(
   run: machine.RunSnapshot,
   definition: FlowDefinition,
   variables: Record<string, string>,
+  env: Record<string, string>,
   config: FlowConfig | undefined,
 ): ActiveRun {
   return {
@@ -763,6 +772,7 @@ function activeRun(
     run,
     definition,
     variables,
+    env,
     config,
     secrets: undefined,
     looping: false,

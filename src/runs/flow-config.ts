@@ -1,16 +1,20 @@
 /**
  * What a flow executor keeps warm so that a run of a warm flow makes no
  * synchronous D1 round trip: the flow's current definition and version, its
- * variables, its sealed secrets and (unwrapped once, in memory only) its key.
+ * variables, its tenant's environment variables, its sealed secrets and
+ * (unwrapped once, in memory only) its key.
  *
- * Every write to the flow, its secrets or its variables invalidates it (the
- * route that writes calls `invalidate` on each of the flow's executors
- * before it answers), so a run triggered after a write sees that write. A
- * maximum age bounds staleness should an invalidation ever be lost.
+ * Every write to the flow, its secrets, its variables or the tenant's
+ * environment invalidates it (the route that writes calls `invalidate` on
+ * each of the flow's executors, on those of every flow of the tenant for the
+ * environment, before it answers), so a run triggered after a write sees
+ * that write. A maximum age bounds staleness should an invalidation ever be
+ * lost.
  */
 import { FlowKeyring, sealedMaterialQueries, toSealedMaterial } from '../crypto/vault';
 import { definitionOf, flowQuery } from '../db/flows';
 import { tenantScope } from '../db/scope';
+import { envValuesQuery, toEnvValues } from '../db/tenant-env';
 import { toVariableValues, variableValuesQuery } from '../db/variables';
 import type { Env } from '../env';
 import type { FlowDefinition } from '../flows/definition';
@@ -24,17 +28,20 @@ export interface FlowConfig {
   hookId: string | null;
   definition: FlowDefinition;
   variables: Record<string, string>;
+  /** The tenant's environment variables (`{{ENV.<name>}}`). */
+  env: Record<string, string>;
   keyring: FlowKeyring;
-  /** Ids of the definition's and the variables' snapshots in the executor's storage, once a run has stored them. */
-  refs?: { definition: number; variables: number };
+  /** Ids of the definition's, the variables' and the environment's snapshots in the executor's storage, once a run has stored them. */
+  refs?: { definition: number; variables: number; env: number };
 }
 
 /** Reads a flow's current configuration in one D1 batch; null when the tenant has no such flow. */
 export async function loadFlowConfig(env: Env, tenantId: string, flowId: string): Promise<FlowConfig | null> {
   const scope = tenantScope(env, { tenantId, sub: 'executor' });
-  const [flows, variableRows, sealed, keys] = await scope.db.batch([
+  const [flows, variableRows, envRows, sealed, keys] = await scope.db.batch([
     flowQuery(scope, flowId),
     variableValuesQuery(scope, flowId),
+    envValuesQuery(scope),
     ...sealedMaterialQueries(scope, flowId),
   ]);
   const flow = flows[0];
@@ -47,6 +54,7 @@ export async function loadFlowConfig(env: Env, tenantId: string, flowId: string)
     hookId: flow.triggerType === 'webhook' ? flow.hookId : null,
     definition: definitionOf(flow),
     variables: toVariableValues(variableRows),
+    env: toEnvValues(envRows),
     keyring: new FlowKeyring(env, tenantId, flowId, toSealedMaterial([sealed, keys])),
   };
 }
