@@ -128,11 +128,13 @@ export async function coldFirstRuns(service: Service, flows: number): Promise<Co
   return { flows, firstRunMs: summarize(first), secondRunMs: summarize(second), notSucceeded };
 }
 
-/** Median trigger → succeeded time (`?wait`, measured by the client) of a flow of `steps` log blocks. */
-async function medianRunMs(service: Service, steps: number, runs: number): Promise<number> {
-  const flowId = await createFlow(service, {
-    blocks: Array.from({ length: steps }, (_, i) => ({ id: `l${i}`, type: 'log', params: { message: `step ${i} of {{run.id}}` } })),
-  });
+const logBlock = (i: number) => ({ id: `l${i}`, type: 'log', params: { message: `step ${i} of {{run.id}}` } });
+const setBlock = (i: number) => ({ id: `s${i}`, type: 'set', params: { values: { run: '{{run.id}}', n: i } } });
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** Median trigger → succeeded time (`?wait`, measured by the client) of a flow of these blocks. */
+async function medianRunMs(service: Service, blocks: unknown[], runs: number): Promise<number> {
+  const flowId = await createFlow(service, { blocks });
   const durations: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
@@ -143,11 +145,30 @@ async function medianRunMs(service: Service, steps: number, runs: number): Promi
   return summarize(durations).p50;
 }
 
-export async function perStepOverhead(service: Service): Promise<{ oneStepMs: number; twentyStepsMs: number; perExtraStepMs: number }> {
-  await medianRunMs(service, 20, 10); // warm-up
-  const oneStepMs = await medianRunMs(service, 1, 60);
-  const twentyStepsMs = await medianRunMs(service, 20, 60);
-  return { oneStepMs, twentyStepsMs, perExtraStepMs: (twentyStepsMs - oneStepMs) / 19 };
+/**
+ * What a step costs: one log block against 20 (an extra log step), against
+ * one log and 19 `set` blocks (an extra set step), and against a for_each of
+ * 100 items over one log block (an item of a loop, its own step included).
+ */
+export async function perStepOverhead(service: Service) {
+  await medianRunMs(service, range(20).map(logBlock), 10); // warm-up
+  const oneStepMs = await medianRunMs(service, [logBlock(0)], 60);
+  const twentyStepsMs = await medianRunMs(service, range(20).map(logBlock), 60);
+  const setStepsMs = await medianRunMs(service, [logBlock(0), ...range(19).map(setBlock)], 60);
+  const loop = {
+    id: 'each',
+    type: 'for_each',
+    params: { items: range(100), blocks: [{ id: 'item', type: 'log', params: { message: 'item {{item}}' } }] },
+  };
+  const forEach100Ms = await medianRunMs(service, [logBlock(0), loop], 20);
+  return {
+    oneStepMs,
+    twentyStepsMs,
+    perExtraStepMs: (twentyStepsMs - oneStepMs) / 19,
+    perExtraSetStepMs: (setStepsMs - oneStepMs) / 19,
+    forEach100Ms,
+    perLoopItemMs: (forEach100Ms - oneStepMs) / 100,
+  };
 }
 
 export interface LiveResult {

@@ -4,6 +4,7 @@ import { ApiError, errorResponse, handleError } from './http/errors';
 import { newRouter, type AppEnv } from './http/router';
 import { adminRoutes } from './routes/admin';
 import { auditRoutes } from './routes/audit';
+import { blockRoutes } from './routes/blocks';
 import { devRoutes } from './routes/dev';
 import { envRoutes } from './routes/env';
 import { flowRoutes } from './routes/flows';
@@ -42,6 +43,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/dev', devRoutes);
   app.use('/v1/*', (c, next) => (SELF_AUTHENTICATED.test(c.req.path) ? next() : authenticate(c, next)));
   app.route('/v1', flowRoutes);
+  app.route('/v1', blockRoutes);
   app.route('/v1', secretRoutes);
   app.route('/v1', variableRoutes);
   app.route('/v1', envRoutes);

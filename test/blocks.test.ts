@@ -181,6 +181,10 @@ describe('http_request block, directly', () => {
     secrets: { used: new Set(), allowedHosts: {}, literalHosts: new Set(), masker: EMPTY_MASKER },
     template: {},
     regexBudget: { left: Number.MAX_SAFE_INTEGER },
+    engine: {
+      iterate: () => Promise.reject(new Error('not in these tests')),
+      startFlow: () => Promise.reject(new Error('not in these tests')),
+    },
     allowPrivateNetwork: false,
     ...overrides,
   });

@@ -76,7 +76,7 @@ describe('branches', () => {
     const blocks = [condition('c', 'yes', 'no'), log('yes', { next: 'both' }), log('no', { next: 'both' }), log('both')];
     let run = apply(newRun(blocks), machine.begin(newRun(blocks), CONFIG, T0));
     run = apply(run, machine.startStep(run, CONFIG, T0));
-    const settled = machine.settleStep(run, CONFIG, T0, { kind: 'succeeded', output: { result: false }, branch: 'else' });
+    const settled = machine.settleStep(run, CONFIG, T0, { kind: 'succeeded', output: { result: false }, edge: 'else' });
     expect(settled.state.cursor).toBe('no');
     expect([...settled.steps].map(([id, s]) => `${id}:${s.status}`)).toEqual(['c:succeeded', 'yes:skipped']);
   });
@@ -225,7 +225,7 @@ describe('a crash at every point between two writes', () => {
   const blocks = [log('a'), condition('c', 'send', 'skip'), log('send'), delay('pause', { next: null }), log('skip')];
   const outcome = (blockId: string): StepOutcome =>
     blockId === 'c'
-      ? { kind: 'succeeded', output: { result: true }, branch: 'then' }
+      ? { kind: 'succeeded', output: { result: true }, edge: 'then' }
       : blockId === 'pause'
         ? { kind: 'sleeping', output: { sleptSeconds: 5 }, until: T0 + 5000 }
         : { kind: 'succeeded', output: { done: blockId } };

@@ -127,6 +127,10 @@ export function evaluate(op: Operator, left: unknown, right: unknown, budget?: {
 /** Branches on a comparison: `then` when it holds, `else` when not. */
 export const conditionBlock: BlockSpec<z.infer<typeof conditionParams>> = {
   type: 'condition',
+  label: 'If / Else',
+  category: 'Flow',
+  description: 'Compares two values and continues on the then or the else branch.',
+  exitFields: ['then', 'else'],
   params: conditionParams,
   async run({ left, op, right }, context) {
     return { output: { result: evaluate(op, left, right ?? '', context.regexBudget) } };

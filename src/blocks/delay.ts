@@ -10,6 +10,9 @@ export const delayParams = z
 /** Waits with a Durable Object alarm: the run is `waiting`, holds nothing in memory, and survives restarts. */
 export const delayBlock: BlockSpec<z.infer<typeof delayParams>> = {
   type: 'delay',
+  label: 'Wait',
+  category: 'Flow',
+  description: 'Pauses the run for some seconds; the run holds nothing while it waits and survives restarts.',
   params: delayParams,
   async run({ seconds }) {
     return { output: { sleptSeconds: seconds }, sleepUntil: Date.now() + seconds * 1000 };

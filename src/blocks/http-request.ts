@@ -316,6 +316,9 @@ function attemptSignal(cancel: AbortSignal, timeoutMs: number): { signal: AbortS
 /** "Send HTTP Request", with timeouts, retries on network errors, 429 and 5xx, and egress rules. */
 export const httpRequestBlock: BlockSpec<Params> = {
   type: 'http_request',
+  label: 'Send HTTP Request',
+  category: 'Actions',
+  description: 'Calls an outside API, with retries and timeouts; flow secrets go only where they are allowed.',
   params: httpRequestParams,
   secretParams: ['url', 'headers', 'body'],
   async run(params, context) {

@@ -12,6 +12,9 @@ export const logParams = z
 /** "Add to Logs": renders the message into the run's log. */
 export const logBlock: BlockSpec<z.infer<typeof logParams>> = {
   type: 'log',
+  label: 'Add to Logs',
+  category: 'Data',
+  description: 'Writes a message (templates rendered, secrets masked) to the run log.',
   params: logParams,
   secretParams: ['message'],
   async run(params, context) {

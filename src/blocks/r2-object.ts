@@ -50,6 +50,9 @@ async function getOrFail(context: StepContext, fullKey: string, key: string): Pr
 /** Acts on an object of the tenant's uploads: head, copy, delete or set_metadata. */
 export const r2ObjectBlock: BlockSpec<Params> = {
   type: 'r2_object',
+  label: 'Manage Stored Object',
+  category: 'Media',
+  description: "Reads the head of, copies, deletes or sets metadata on an object in the tenant's storage.",
   params: r2ObjectParams,
   async run(params, context) {
     const key = asText(params.key);

@@ -1,8 +1,12 @@
 import { conditionBlock } from './condition';
 import { delayBlock } from './delay';
+import { forEachBlock } from './for-each';
 import { httpRequestBlock } from './http-request';
 import { logBlock } from './log';
 import { r2ObjectBlock } from './r2-object';
+import { setBlock } from './set';
+import { switchBlock } from './switch';
+import { triggerFlowBlock } from './trigger-flow';
 import type { BlockSpec } from './types';
 
 /**
@@ -15,11 +19,13 @@ export const BLOCKS = {
   condition: conditionBlock,
   delay: delayBlock,
   r2_object: r2ObjectBlock,
+  set: setBlock,
+  switch: switchBlock,
+  for_each: forEachBlock,
+  trigger_flow: triggerFlowBlock,
 } as const satisfies Record<string, BlockSpec>;
 
 export type BlockType = keyof typeof BLOCKS;
 
-/** Block types that choose their successor with `then`/`else` instead of `next`. */
-export const BRANCHING_TYPES: ReadonlySet<BlockType> = new Set(
-  (Object.keys(BLOCKS) as BlockType[]).filter((type) => 'edge' in BLOCKS[type]),
-);
+/** The block fields that name the block after it, by type (every block may also carry `onError`). */
+export const exitFields = (type: BlockType): readonly string[] => (BLOCKS[type] as BlockSpec).exitFields ?? ['next'];

@@ -33,6 +33,13 @@ export interface StepContext {
   template: Readonly<Record<string, unknown>>;
   /** What is left of the run's budget for regular expressions (see `condition`); shared by all its steps. */
   regexBudget: { left: number };
+  /** What only the run engine can do, for the blocks that drive other blocks or runs. */
+  engine: {
+    /** for_each: runs the block's nested chain once per item, at most `concurrency` at a time; each chain's last output, in item order. */
+    iterate(items: readonly unknown[], concurrency: number): Promise<unknown[]>;
+    /** trigger_flow: starts a run of another enabled flow of the tenant (or fails the step). */
+    startFlow(flowId: string, input: Record<string, unknown>): Promise<{ runId: string; status: string }>;
+  };
 }
 
 export type StepResult =
@@ -41,7 +48,9 @@ export type StepResult =
   /** Failed with an error, keeping what output there is (e.g. the HTTP response). */
   | { output: unknown; failed: string; sleepUntil?: undefined }
   /** Wake the run at `sleepUntil` (epoch ms), then the step succeeds with `output`. */
-  | { output: unknown; sleepUntil: number; failed?: undefined };
+  | { output: unknown; sleepUntil: number; failed?: undefined }
+  /** Wait (without holding the object) for another run to end, at most until `until`: its end settles the step. */
+  | { output: unknown; awaitRun: { runId: string; until: number }; failed?: undefined; sleepUntil?: undefined };
 
 /**
  * A block type: its params schema (templates unrendered) and how it runs
@@ -49,10 +58,22 @@ export type StepResult =
  */
 export interface BlockSpec<P = unknown> {
   type: string;
+  /** For people and editors (`GET /v1/blocks`): the name shown, the palette group, one sentence on what it does. */
+  label: string;
+  category: 'Flow' | 'Data' | 'Actions' | 'Media';
+  description: string;
   params: z.ZodType<P>;
   run(params: P, context: StepContext): Promise<StepResult>;
-  /** For branching blocks: which edge to follow given the output (default `next`). */
-  edge?(output: unknown): 'then' | 'else';
+  /** For branching blocks: the exit to follow given the output (`then`, `else`, `cases[2]`, `default`); default `next`. */
+  edge?(output: unknown): string;
+  /**
+   * The block fields that name the block after it (default `next`, which,
+   * absent, means the following block). `then`/`else` fall through to the
+   * following block too; a switch's `default` absent ends the run.
+   */
+  exitFields?: readonly string[];
+  /** Params passed on as written, not rendered (a nested chain renders its own templates per item). */
+  unrendered?: readonly string[];
   /**
    * The params in which `{{SECRETS.…}}` may appear (default: none). Only
    * where a secret is sent out (and bound by allowedHosts) or logged

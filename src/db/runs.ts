@@ -16,6 +16,7 @@ export function toRun(row: RunRow): Run {
     flowVersion: row.flowVersion,
     status: row.status,
     trigger: { ...row.trigger, type: row.triggerType },
+    ...(row.triggerType === 'flow' ? { parentRunId: String(row.trigger.parentRunId) } : {}),
     createdAt: row.createdAt,
     startedAt: row.startedAt,
     finishedAt: row.finishedAt,

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
-import { BLOCKS, BRANCHING_TYPES, type BlockType } from '../blocks/registry';
+import { BLOCKS, type BlockType, exitFields } from '../blocks/registry';
 import { cronError } from '../triggers/cron';
-import { checkGraph } from './graph';
+import { chainOf, checkGraph } from './graph';
 
 export const BLOCK_ID = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 export const MAX_BLOCKS = 100;
@@ -13,6 +13,10 @@ const secretName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'names a se
 export const TriggerSchema = z
   .discriminatedUnion('type', [
     z.object({ type: z.literal('manual') }).strict(),
+    z
+      .object({ type: z.literal('flow') })
+      .strict()
+      .openapi({ description: 'Runs only when another flow starts it (trigger_flow), or from the Test button' }),
     z
       .object({
         type: z.literal('webhook'),
@@ -53,16 +57,28 @@ export const TriggerSchema = z
 export type Trigger = z.infer<typeof TriggerSchema>;
 export type TriggerType = Trigger['type'];
 
+const MAX_UI_BYTES = 2048;
+
+/** Editor state (`{ x, y, … }`): stored and returned as given, ignored by the engine. */
+const ui = z
+  .record(z.string(), z.unknown())
+  .refine((value) => new TextEncoder().encode(JSON.stringify(value)).length <= MAX_UI_BYTES, `at most ${MAX_UI_BYTES} bytes`)
+  .optional()
+  .openapi({ description: 'Editor state such as { x, y }: stored as given, ignored by the engine' });
+
 function blockSchema<T extends BlockType>(type: T) {
-  const base = {
-    id: blockId,
-    type: z.literal(type),
-    name: z.string().max(120).optional(),
-    params: BLOCKS[type].params as (typeof BLOCKS)[T]['params'],
-  };
-  return BRANCHING_TYPES.has(type)
-    ? z.object({ ...base, then: successor, else: successor }).strict()
-    : z.object({ ...base, next: successor }).strict();
+  const exits = Object.fromEntries(exitFields(type).map((field) => [field, successor]));
+  return z
+    .object({
+      id: blockId,
+      type: z.literal(type),
+      name: z.string().max(120).optional(),
+      params: BLOCKS[type].params as (typeof BLOCKS)[T]['params'],
+      ...exits,
+      onError: blockId.optional().openapi({ description: 'The block to continue at when this one fails; `{{error.…}}` holds the failure' }),
+      ui,
+    })
+    .strict();
 }
 
 type AnyBlockSchema = ReturnType<typeof blockSchema>;
@@ -81,6 +97,10 @@ export interface Block {
   next?: string | null;
   then?: string | null;
   else?: string | null;
+  /** A switch's block when no case matches (absent: the run ends). */
+  default?: string | null;
+  onError?: string | undefined;
+  ui?: Record<string, unknown> | undefined;
 }
 
 export const FlowInputSchema = z
@@ -91,13 +111,40 @@ export const FlowInputSchema = z
     trigger: TriggerSchema,
     blocks: z.array(BlockSchema).max(MAX_BLOCKS, `at most ${MAX_BLOCKS} blocks`),
   })
-  // Graph rules (ids resolve, no cycle, known template roots) once the shape is right.
+  // Nested chains block by block, then the graph rules (ids resolve, no cycle, known template roots).
   .superRefine((flow, ctx) => {
-    for (const issue of checkGraph(flow.blocks)) ctx.addIssue({ code: 'custom', ...issue });
+    const nestedIssues = checkNestedShapes(flow.blocks as Block[], ['blocks']);
+    for (const issue of nestedIssues) ctx.addIssue({ code: 'custom', ...issue });
+    if (nestedIssues.length > 0) return;
+    for (const issue of checkGraph(flow.blocks as Block[])) ctx.addIssue({ code: 'custom', ...issue });
   })
   .openapi('FlowInput');
 
 export type FlowInput = z.infer<typeof FlowInputSchema>;
+
+/** A for_each chain's blocks, parsed with the block schema (the params schema cannot refer to it). */
+function checkNestedShapes(
+  chain: readonly Block[],
+  path: Array<string | number>,
+): Array<{ path: Array<string | number>; message: string }> {
+  return chain.flatMap((block, i) => {
+    const nested = chainOf(block);
+    if (!nested) return [];
+    const at = [...path, i, 'params', 'blocks'];
+    return nested.flatMap((raw, j) => {
+      const parsed = BlockSchema.safeParse(raw);
+      if (!parsed.success)
+        return parsed.error.issues.map((issue) => ({
+          path: [...at, j, ...(issue.path as Array<string | number>)],
+          message: issue.message,
+        }));
+      return checkNestedShapes([parsed.data as Block], [...at]).map((issue) => ({
+        ...issue,
+        path: issue.path.map((p, k) => (k === at.length ? j : p)),
+      }));
+    });
+  });
+}
 
 /** Where and when a flow's finished runs are announced (contract 1.1, "Flow notifications"). */
 export interface FlowNotify {

@@ -8,6 +8,7 @@
  * without `allowedHosts` goes only to the literal hosts of the version.
  */
 import type { Block } from './definition';
+import { allBlocks, chainOf } from './graph';
 import { forEachString, placeholders, type Segment } from './templates';
 
 const SCHEME_AND_AUTHORITY = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i;
@@ -41,19 +42,21 @@ export interface SecretDestination {
   path: Segment[];
 }
 
-/** Every (block, secret, host) by which the version sends a secret out. */
-export function secretDestinations(blocks: readonly Block[]): SecretDestination[] {
-  const out: SecretDestination[] = [];
-  blocks.forEach((block, i) => {
-    if (block.type !== 'http_request') return;
+/** Every (block, secret, host) by which the version sends a secret out, for_each chains included. */
+export function secretDestinations(blocks: readonly Block[], path: Segment[] = ['blocks']): SecretDestination[] {
+  return blocks.flatMap((block, i) => {
+    const nested = chainOf(block);
+    if (nested) return secretDestinations(nested, [...path, i, 'params', 'blocks']);
+    if (block.type !== 'http_request') return [];
     const host = literalHost((block.params as { url: string }).url);
-    forEachString(block.params, ['blocks', i, 'params'], (text, path) => {
+    const out: SecretDestination[] = [];
+    forEachString(block.params, [...path, i, 'params'], (text, at) => {
       for (const ref of placeholders(text)) {
-        if ('segments' in ref && ref.root === 'SECRETS') out.push({ blockId: block.id, secret: String(ref.segments[1]), host, path });
+        if ('segments' in ref && ref.root === 'SECRETS') out.push({ blockId: block.id, secret: String(ref.segments[1]), host, path: at });
       }
     });
+    return out;
   });
-  return out;
 }
 
 /**
@@ -78,7 +81,7 @@ export function literalHosts(blocks: readonly Block[]): ReadonlySet<string> {
   let hosts = literalHostsCache.get(blocks);
   if (!hosts) {
     hosts = new Set(
-      blocks.flatMap((block) => {
+      allBlocks(blocks).flatMap(({ block }) => {
         const host = block.type === 'http_request' ? literalHost((block.params as { url: string }).url) : null;
         return host === null ? [] : [host];
       }),

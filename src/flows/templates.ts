@@ -3,7 +3,8 @@
  * path (own properties, never prototypes): nothing is ever evaluated.
  *
  * Roots: `trigger.…`, `steps.<blockId>.…`, `VARIABLES.<name>`, `ENV.<name>`, `SECRETS.<name>`,
- * `run.id`, `flow.id`, `flow.name`.
+ * `run.id`, `flow.id`, `flow.name`; `error.…` on an error path; `item.…` and
+ * `index` inside a for_each chain.
  */
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
@@ -31,6 +32,11 @@ export interface TemplateContext {
   secrets: Readonly<Record<string, string>>;
   run: { id: string };
   flow: { id: string; name: string };
+  /** On an error path: the failure being handled (`{{error.blockId}}`, `{{error.message}}`). */
+  error?: { blockId: string; message: string } | undefined;
+  /** Inside a for_each chain: the current item and its 0-based index. */
+  item?: unknown;
+  index?: number | undefined;
 }
 
 /** A step fails with this when a template names a secret, variable or environment variable that does not exist. */
@@ -63,11 +69,15 @@ export function placeholders(text: string): Array<TemplateRef | { raw: string; i
  * Why a placeholder is not allowed, or null. Checked at save time, so that a
  * typo in a root or a reference to a block that does not exist is a 422.
  */
-export function checkRef(ref: TemplateRef, blockIds: ReadonlySet<string>): string | null {
+export function checkRef(ref: TemplateRef, blockIds: ReadonlySet<string>, inLoop = false): string | null {
   const [, second, third] = ref.segments;
   switch (ref.root) {
     case 'trigger':
+    case 'error':
       return null;
+    case 'item':
+    case 'index':
+      return inLoop ? null : `{{${ref.raw}}} exists only inside a for_each chain`;
     case 'steps':
       if (typeof second !== 'string' || !blockIds.has(second)) return `unknown block in {{${ref.raw}}}`;
       return null;
@@ -175,6 +185,12 @@ function lookup(raw: string, context: TemplateContext, usedSecrets?: Set<string>
       return walk(context.run, segments.slice(1));
     case 'flow':
       return walk(context.flow, segments.slice(1));
+    case 'error':
+      return walk(context.error, segments.slice(1));
+    case 'item':
+      return walk(context.item, segments.slice(1));
+    case 'index':
+      return segments.length === 1 ? context.index : undefined;
     default:
       return undefined;
   }

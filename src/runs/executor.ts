@@ -24,26 +24,32 @@
 import { DurableObject } from 'cloudflare:workers';
 import { MAX_RUN_MATCH_COST } from '../blocks/condition';
 import { BLOCKS } from '../blocks/registry';
+import { DEFAULT_CHILD_TIMEOUT_SECONDS, MAX_FLOW_DEPTH } from '../blocks/trigger-flow';
 import { StepError, type BlockSpec, type StepContext } from '../blocks/types';
 import type { Masker } from '../crypto/redact';
 import type { OpenedSecrets } from '../crypto/vault';
 import { writeRunIndex, type RunIndexEntry } from '../db/runs';
 import { settings } from '../config';
 import type { Env } from '../env';
+import { tenantScope } from '../db/scope';
 import type { Block, FlowDefinition } from '../flows/definition';
+import { allBlocks, chainOf, target } from '../flows/graph';
 import { literalHosts } from '../flows/secret-destinations';
 import { referencedSecrets, render, type TemplateContext } from '../flows/templates';
 import { ViewerForwarder } from '../live/viewer-forwarder';
 import { ackOf, sendFrames, type ViewerState } from '../live/viewers';
+import { NotFoundError } from '../lib/errors';
 import { newId } from '../lib/ids';
+import { takeTokens, tenantRunLimit } from '../limits/enforce';
 import { ExecutorStore, sameStoredState, type OutboxEntry, type RunInit, type StoredRun } from './executor-store';
-import { executorStub, shardCount } from './executors';
+import { executorStub, runExecutor, shardCount } from './executors';
 import { verifyWebhook } from '../triggers/webhook-signature';
 import { FlowConfigCache, loadFlowConfig, type FlowConfig } from './flow-config';
 import { retentionMs } from './retention';
 import { executorOfRun } from './run-ids';
+import { startRun } from './start';
 import * as machine from './step-machine';
-import { isFinal, type LogLevel, type Run, type TriggerInput } from './types';
+import { isFinal, type LogLevel, type Run, type Step, type TriggerInput } from './types';
 
 /** How long a running run may go without the executor looking at it. */
 const WATCHDOG_MS = 10_000;
@@ -59,6 +65,8 @@ const INDEX_RETRY_MS = 5_000;
 const CONFIG_MAX_AGE_MS = 5 * 60_000;
 const DEDUPE_RETENTION_MS = 7 * 86_400_000;
 const MAX_MESSAGE_CHARS = 16 * 1024;
+/** How often a run waiting for another run looks at it, should the news of its end be lost. */
+const CHILD_POLL_MS = 60_000;
 const MAX_ERROR_CHARS = 4 * 1024;
 
 /** Set by the Worker on a viewer's request once it has authorised it. */
@@ -77,6 +85,8 @@ export interface StartRequest {
   hookId?: string;
   /** For a webhook: the raw body and headers, checked against the trigger's `verify` rule when it has one. */
   signed?: { body: string; headers: Record<string, string>; replayKey?: string };
+  /** Start nothing unless the flow is enabled (a run started by another flow). */
+  requireEnabled?: boolean;
 }
 
 export type StartResult =
@@ -114,6 +124,19 @@ interface ActiveRun {
   regexBudget: { left: number };
 }
 
+/** Where a step runs: which step, the outputs it can read, the failure being handled, and inside a for_each chain its item. */
+interface StepScope {
+  at: machine.StepAt;
+  steps: Record<string, unknown>;
+  error: { blockId: string; message: string } | undefined;
+  item?: unknown;
+  index?: number;
+}
+
+/** How a block's run ended: as the machine takes it, or waiting for another run to end. */
+type BlockOutcome = machine.StepOutcome | { kind: 'waiting'; output: unknown; runId: string; until: number };
+type NestedOutcome = { ok: true; output: unknown } | { ok: false; error: string; output: unknown };
+
 /** A live viewer of one run, as attached to its hibernating WebSocket. */
 interface RunViewer {
   runId: string;
@@ -147,6 +170,8 @@ export class FlowExecutor extends DurableObject<Env> {
    */
   private viewerSockets: number | undefined;
   private readonly counters: ExecutorStats = { runsStarted: 0, configLoads: 0, indexBatches: 0, indexedChanges: 0 };
+  /** Steps of for_each chains waiting in memory for a child run's end, by the child's id. */
+  private readonly childWaiters = new Map<string, () => void>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -182,6 +207,7 @@ export class FlowExecutor extends DurableObject<Env> {
     const config = await this.config.get(request.tenantId, now);
     if (!config) return { outcome: 'flow_not_found' };
     if (request.hookId !== undefined && !(config.enabled && config.hookId === request.hookId)) return { outcome: 'flow_not_found' };
+    if (request.requireEnabled && !config.enabled) return { outcome: 'flow_not_found' };
     let { trigger } = request;
     const rule = config.definition.trigger.type === 'webhook' ? config.definition.trigger.verify : undefined;
     if (rule) {
@@ -269,6 +295,14 @@ export class FlowExecutor extends DurableObject<Env> {
   /** Makes sure a run that should be making progress is (the scheduled sweep's nudge). */
   async resume(tenantId: string, runId: string): Promise<void> {
     this.find(tenantId, runId);
+  }
+
+  /** A run that `runId` started (trigger_flow) has ended: a parent waiting for it goes on at once. */
+  async childEnded(tenantId: string, runId: string, childRunId: string): Promise<void> {
+    this.childWaiters.get(childRunId)?.();
+    const run = this.find(tenantId, runId, { drive: false });
+    if (run && this.awaitedChild(run) === childRunId) await this.settleWait(run);
+    if (run && !isFinal(run.run.state.status)) void this.drive(run);
   }
 
   /**
@@ -372,8 +406,11 @@ export class FlowExecutor extends DurableObject<Env> {
         if (action.type === 'none') return;
         if (action.type === 'sleep') return this.sleep(run, action.until);
         if (action.type === 'begin') this.commit(run, machine.begin(run.run, this.machine, now));
-        else if (action.type === 'wake') this.commit(run, machine.wake(run.run, this.machine, now));
-        else if (action.type === 'finish') this.commit(run, machine.finish(run.run, this.machine, now, action.status));
+        else if (action.type === 'wake') {
+          if (this.awaitedChild(run) !== undefined) await this.settleWait(run);
+          else this.commit(run, machine.wake(run.run, this.machine, now));
+          if (run.run.state.status === 'waiting') return this.sleep(run, run.run.state.wakeAt);
+        } else if (action.type === 'finish') this.commit(run, machine.finish(run.run, this.machine, now, action.status));
         else await this.runStep(run);
       }
     } catch (err) {
@@ -397,7 +434,6 @@ export class FlowExecutor extends DurableObject<Env> {
     if (run.run.state.status !== 'running') return; // gave up on a step that kept killing its object
     const blockId = run.run.state.cursor!;
     const block = run.definition.blocks.find((b) => b.id === blockId)!;
-    const spec: BlockSpec = BLOCKS[block.type];
 
     let secrets: OpenedSecrets;
     try {
@@ -409,15 +445,34 @@ export class FlowExecutor extends DurableObject<Env> {
       return this.settle(run, { kind: 'failed', error: `cannot open the flow's secrets: ${errorMessage(err)}`, output: null });
     }
     if (run.run.state.cancelRequested) return this.settle(run, { kind: 'failed', error: 'cancelled', output: null });
-    let outcome: machine.StepOutcome;
+    const at: machine.StepAt = { key: blockId, blockId };
+    const outcome = await this.executeBlock(run, block, secrets, { at, steps: this.succeededOutputs(run), error: this.handledError(run) });
+    if (outcome.kind === 'waiting') {
+      // Another run's end settles the step: until then the run waits, holding nothing (see `childEnded`).
+      this.settle(run, { kind: 'sleeping', output: outcome.output, until: Math.min(outcome.until, Date.now() + CHILD_POLL_MS) });
+    } else {
+      this.settle(run, outcome);
+    }
+  }
+
+  /**
+   * Runs one block for a step (of the main chain, or of a for_each chain for
+   * one item): renders its params, runs it, masks what comes out. Never
+   * throws: a failure is an outcome.
+   */
+  private async executeBlock(run: ActiveRun, block: Block, secrets: OpenedSecrets, scope: StepScope): Promise<BlockOutcome> {
+    const spec: BlockSpec = BLOCKS[block.type];
+    let outcome: BlockOutcome;
     try {
       const used = new Set<string>();
-      const params = render(block.params, this.templateContext(run, secrets), used);
-      const result = await spec.run(params as never, this.stepContext(run, block, secrets, used));
+      const params = renderParams(block, spec, this.templateContext(run, secrets, scope), used);
+      const result = await spec.run(params as never, this.stepContext(run, block, secrets, used, scope));
       const output = secrets.masker.maskValue(result.output ?? null);
       if (result.failed !== undefined) outcome = { kind: 'failed', error: result.failed, output };
       else if (result.sleepUntil !== undefined) outcome = { kind: 'sleeping', output, until: result.sleepUntil };
-      else outcome = { kind: 'succeeded', output, branch: spec.edge?.(output) };
+      else if ('awaitRun' in result && result.awaitRun)
+        outcome = { kind: 'waiting', output, runId: result.awaitRun.runId, until: result.awaitRun.until };
+      else outcome = { kind: 'succeeded', output, edge: spec.edge?.(output) };
     } catch (err) {
       outcome = {
         kind: 'failed',
@@ -426,7 +481,88 @@ export class FlowExecutor extends DurableObject<Env> {
       };
     }
     if (outcome.kind === 'failed') outcome.error = truncate(secrets.masker, secrets.masker.mask(outcome.error), MAX_ERROR_CHARS);
-    this.settle(run, outcome);
+    return outcome;
+  }
+
+  // ---- for_each --------------------------------------------------------------
+
+  /**
+   * A for_each step: its chain once per item, `concurrency` items at a time,
+   * each chain's last output in item order. Every step of a chain is stored
+   * under its item, so a loop run again after a restart skips the steps that
+   * had finished. The first item that fails (unhandled) stops new items and
+   * fails the loop; cancelling stops it too.
+   */
+  private async iterate(
+    run: ActiveRun,
+    loop: Block,
+    secrets: OpenedSecrets,
+    outer: StepScope,
+    items: readonly unknown[],
+    concurrency: number,
+  ) {
+    const chain = chainOf(loop)!;
+    const results: unknown[] = new Array(items.length).fill(null);
+    let nextItem = 0;
+    let failure: unknown;
+    const worker = async () => {
+      while (failure === undefined && !run.abort.signal.aborted && nextItem < items.length) {
+        const index = nextItem++;
+        try {
+          results[index] = await this.runChain(run, chain, secrets, outer, items[index], index);
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+    if (run.abort.signal.aborted) throw new StepError('cancelled');
+    if (failure !== undefined) throw failure;
+    return results;
+  }
+
+  /** One item's pass through a for_each chain; the output of the last block that ran. */
+  private async runChain(run: ActiveRun, chain: readonly Block[], secrets: OpenedSecrets, outer: StepScope, item: unknown, index: number) {
+    const iterations = [...(outer.at.iterations ?? []), index];
+    const steps: Record<string, unknown> = { ...outer.steps };
+    let error = outer.error;
+    let last: unknown = null;
+    for (let cursor = chain[0]?.id ?? null; cursor !== null; ) {
+      const position = chain.findIndex((b) => b.id === cursor);
+      const block = chain[position]!;
+      const at = machine.nestedStep(block.id, iterations);
+      const outcome = await this.runNestedStep(run, block, secrets, { at, steps, error, item, index });
+      if (outcome.ok) {
+        steps[block.id] = outcome.output;
+        last = outcome.output;
+        cursor = target(chain, position, (BLOCKS[block.type] as BlockSpec).edge?.(outcome.output) ?? 'next');
+      } else if (block.onError) {
+        error = { blockId: block.id, message: outcome.error };
+        cursor = block.onError;
+      } else {
+        throw new StepError(`item ${index}: step "${block.id}" failed: ${outcome.error}`);
+      }
+    }
+    return last;
+  }
+
+  /** A step of a for_each chain: its stored end if it has one (a loop run again after a restart), else it runs now. */
+  private async runNestedStep(run: ActiveRun, block: Block, secrets: OpenedSecrets, scope: StepScope): Promise<NestedOutcome> {
+    const stored = run.run.steps.get(scope.at.key);
+    if (stored?.status === 'succeeded') return { ok: true, output: stored.output };
+    if (stored?.status === 'failed') return { ok: false, error: stored.error ?? 'failed', output: stored.output };
+    this.commit(run, machine.startNested(run.run, Date.now(), scope.at));
+    let outcome = await this.executeBlock(run, block, secrets, scope);
+    // In a chain, waits are held in memory: a restart runs the step again (a child run is not started twice).
+    if (outcome.kind === 'sleeping')
+      outcome = await sleepThen(outcome.until - Date.now(), run.abort.signal, { kind: 'succeeded', output: outcome.output });
+    else if (outcome.kind === 'waiting') outcome = await this.childOutcome(run, outcome.runId, outcome.until, outcome.output);
+    const settled: NestedOutcome =
+      outcome.kind === 'succeeded'
+        ? { ok: true, output: outcome.output }
+        : { ok: false, error: outcome.kind === 'failed' ? outcome.error : 'interrupted', output: outcome.output };
+    this.commit(run, machine.settleNested(run.run, Date.now(), scope.at, settled));
+    return settled;
   }
 
   private settle(run: ActiveRun, outcome: machine.StepOutcome): void {
@@ -461,6 +597,7 @@ export class FlowExecutor extends DurableObject<Env> {
     if (final) {
       this.active.delete(runId);
       for (const release of [...run.waiters]) release();
+      this.tellParent(run);
     } else {
       this.ensureAlarm(transition.state.wakeAt);
     }
@@ -492,22 +629,48 @@ export class FlowExecutor extends DurableObject<Env> {
     return run.secrets;
   }
 
-  private templateContext(run: ActiveRun, secrets: OpenedSecrets): TemplateContext {
-    const steps: Record<string, unknown> = {};
-    for (const [id, step] of run.run.steps) if (step.status === 'succeeded') steps[id] = step.output;
+  private templateContext(run: ActiveRun, secrets: OpenedSecrets, scope: StepScope): TemplateContext {
     return {
       trigger: run.init.payload,
-      steps,
+      steps: scope.steps,
       variables: run.variables,
       env: run.env,
       secrets: secrets.values,
       run: { id: run.init.runId },
       flow: { id: this.flowId!, name: run.definition.name },
+      error: scope.error,
+      item: scope.item,
+      index: scope.index,
     };
   }
 
-  private stepContext(run: ActiveRun, block: Block, secrets: OpenedSecrets, used: ReadonlySet<string>): StepContext {
+  /** The outputs of the main chain's succeeded steps, by block id. */
+  private succeededOutputs(run: ActiveRun): Record<string, unknown> {
+    const steps: Record<string, unknown> = {};
+    for (const [key, step] of run.run.steps) if (step.status === 'succeeded' && !key.includes('@')) steps[key] = step.output;
+    return steps;
+  }
+
+  /** The latest failure of the main chain: a run still going has handled it (onError), so the handler reads it. */
+  private handledError(run: ActiveRun): { blockId: string; message: string } | undefined {
+    let latest: [string, machine.StepState] | undefined;
+    for (const entry of run.run.steps) {
+      if (
+        entry[1].status === 'failed' &&
+        !entry[0].includes('@') &&
+        (!latest || (entry[1].finishedAt ?? '') >= (latest[1].finishedAt ?? ''))
+      )
+        latest = entry;
+    }
+    return latest ? { blockId: latest[0], message: latest[1].error ?? '' } : undefined;
+  }
+
+  private stepContext(run: ActiveRun, block: Block, secrets: OpenedSecrets, used: ReadonlySet<string>, scope: StepScope): StepContext {
     return {
+      engine: {
+        iterate: (items, concurrency) => this.iterate(run, block, secrets, scope, items, concurrency),
+        startFlow: (flowId, input) => this.startChild(run, scope.at, flowId, input),
+      },
       template: block.params as Record<string, unknown>,
       regexBudget: run.regexBudget,
       env: this.env,
@@ -519,13 +682,123 @@ export class FlowExecutor extends DurableObject<Env> {
       secrets: { used, allowedHosts: secrets.allowedHosts, literalHosts: literalHosts(run.definition.blocks), masker: secrets.masker },
       log: (level: LogLevel, message: string) => {
         const masked = truncate(secrets.masker, secrets.masker.mask(message), MAX_MESSAGE_CHARS);
-        this.commit(run, machine.logLine(run.run, Date.now(), level, masked));
+        this.commit(run, machine.logLine(run.run, Date.now(), level, masked, scope.at));
       },
       retrying: (attempt: number, reason: string, delayMs: number) => {
         const message = secrets.masker.mask(`${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt})`);
-        this.commit(run, machine.retryStep(run.run, Date.now(), attempt, message));
+        this.commit(run, machine.retryStep(run.run, Date.now(), attempt, message, scope.at));
       },
     };
+  }
+
+  // ---- trigger_flow ------------------------------------------------------------
+
+  /**
+   * Starts a run of another enabled flow of the tenant, one level deeper
+   * (at most MAX_FLOW_DEPTH), under the tenant's run limit. The step's key
+   * dedupes it: a step run again after a restart finds the child it started.
+   */
+  private async startChild(run: ActiveRun, at: machine.StepAt, flowId: string, input: Record<string, unknown>) {
+    const depth = flowDepth(run.init.payload) + 1;
+    if (depth > MAX_FLOW_DEPTH)
+      throw new StepError(`a chain of flows starting flows may be at most ${MAX_FLOW_DEPTH} deep: this step would start the ${depth}th`);
+    const { tenantId } = run.init;
+    const limit = await takeTokens(this.env, `tenant:${tenantId}`, tenantRunLimit(this.env));
+    if (!limit.allowed) throw new StepError(`this tenant is starting runs too fast; retry in ${limit.retryAfter} s`);
+    const payload = { input, parentRunId: run.init.runId, parentFlowId: this.flowId!, depth };
+    const scope = tenantScope(this.env, { tenantId, sub: run.init.actor });
+    let started: Awaited<ReturnType<typeof startRun>>;
+    try {
+      started = await startRun(
+        this.env,
+        scope,
+        flowId,
+        { type: 'flow', payload, dedupeKey: `flow:${run.init.runId}:${at.key}` },
+        { requireEnabled: true },
+      );
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new StepError(`flow ${flowId} was not found, or is not enabled`);
+      throw err;
+    }
+    if ('duplicateOf' in started) {
+      const child = await runExecutor(this.env, started.duplicateOf)?.getRun(tenantId, started.duplicateOf);
+      return { runId: started.duplicateOf, status: child?.status ?? 'queued' };
+    }
+    return { runId: started.id, status: started.status };
+  }
+
+  /** The child run a waiting trigger_flow step of the main chain waits for. */
+  private awaitedChild(run: ActiveRun): string | undefined {
+    const { state } = run.run;
+    if (state.status !== 'waiting' || !state.cursor) return undefined;
+    const block = run.definition.blocks.find((b) => b.id === state.cursor);
+    if (block?.type !== 'trigger_flow' || !(block.params as { wait?: boolean }).wait) return undefined;
+    return (run.run.steps.get(state.cursor)?.output as { runId?: string } | null)?.runId;
+  }
+
+  /** A waiting trigger_flow step looks at its child: ended, it settles; past the timeout, it fails; else it waits on. */
+  private async settleWait(run: ActiveRun): Promise<void> {
+    const blockId = run.run.state.cursor!;
+    const step = run.run.steps.get(blockId)!;
+    const block = run.definition.blocks.find((b) => b.id === blockId)!;
+    const timeoutS = (block.params as { timeoutSeconds?: number }).timeoutSeconds ?? DEFAULT_CHILD_TIMEOUT_SECONDS;
+    const until = Date.parse(step.startedAt!) + timeoutS * 1000;
+    const outcome = await this.childOutcome(run, (step.output as { runId: string }).runId, until, step.output, false);
+    const now = Date.now();
+    if (outcome.kind === 'sleeping') this.commit(run, machine.waitUntil(run.run, now, Math.min(until, now + CHILD_POLL_MS)));
+    else this.commit(run, machine.wakeWith(run.run, this.machine, now, outcome));
+  }
+
+  /**
+   * How a step waiting for `childRunId` ends: succeeded with the child's
+   * output, failed with its error, or failed on the timeout. With `block`,
+   * waits in memory for the end (a for_each chain); without, answers
+   * `sleeping` while the child is still going.
+   */
+  private async childOutcome(
+    run: ActiveRun,
+    childRunId: string,
+    until: number,
+    output: unknown,
+    block = true,
+  ): Promise<machine.StepOutcome> {
+    const child = runExecutor(this.env, childRunId);
+    for (;;) {
+      const current = await child?.getRun(run.init.tenantId, childRunId);
+      if (!current) return { kind: 'failed', error: `child run ${childRunId} was not found`, output };
+      if (isFinal(current.status)) {
+        const result = { runId: childRunId, status: current.status, output: lastOutput(current) };
+        if (current.status === 'succeeded') return { kind: 'succeeded', output: result };
+        return {
+          kind: 'failed',
+          error: `child run ${childRunId} ${current.status}${current.error ? `: ${current.error}` : ''}`,
+          output: result,
+        };
+      }
+      const left = until - Date.now();
+      if (left <= 0) return { kind: 'failed', error: `child run ${childRunId} did not end within the timeout`, output };
+      if (!block) return { kind: 'sleeping', output, until };
+      if (run.abort.signal.aborted) return { kind: 'failed', error: 'cancelled', output };
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.childWaiters.delete(childRunId);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(left, CHILD_POLL_MS));
+        this.childWaiters.set(childRunId, done);
+      });
+    }
+  }
+
+  /** A run started by another flow tells its parent's executor that it has ended (the parent also looks by itself). */
+  private tellParent(run: ActiveRun): void {
+    const parentRunId = run.init.payload.parentRunId;
+    if (run.init.triggerType !== 'flow' || typeof parentRunId !== 'string') return;
+    const parent = runExecutor(this.env, parentRunId);
+    parent?.childEnded(run.init.tenantId, parentRunId, run.init.runId).catch((err: unknown) => {
+      console.warn('could not tell the parent run', parentRunId, errorMessage(err)); // it looks again within CHILD_POLL_MS
+    });
   }
 
   // ---- storage helpers ---------------------------------------------------------
@@ -562,23 +835,12 @@ export class FlowExecutor extends DurableObject<Env> {
       flowVersion: init.flowVersion,
       status: state.status,
       trigger: { ...init.payload, type: init.triggerType },
+      ...(init.triggerType === 'flow' ? { parentRunId: String(init.payload.parentRunId) } : {}),
       createdAt: init.createdAt,
       startedAt: state.startedAt,
       finishedAt: state.finishedAt,
       error: state.error,
-      steps: run.definition.blocks.map((block) => {
-        const step = steps.get(block.id) ?? machine.PENDING_STEP;
-        return {
-          blockId: block.id,
-          type: block.type,
-          status: step.status,
-          attempts: step.attempts,
-          startedAt: step.startedAt,
-          finishedAt: step.finishedAt,
-          output: step.output,
-          error: step.error,
-        };
-      }),
+      steps: stepList(run.definition.blocks, steps),
     };
   }
 
@@ -780,6 +1042,94 @@ function activeRun(
     waiters: new Set(),
     regexBudget: { left: MAX_RUN_MATCH_COST },
   };
+}
+
+/**
+ * The Run's steps: the main chain's blocks in order, each for_each followed
+ * by the steps of its chain, item by item (those that ran).
+ */
+function stepList(blocks: readonly Block[], steps: ReadonlyMap<string, machine.StepState>): Step[] {
+  const toStep = (block: Block, step: machine.StepState, iterations?: number[]): Step => ({
+    blockId: block.id,
+    type: block.type,
+    ...(iterations ? { iteration: iterations.at(-1)! } : {}),
+    ...(iterations && iterations.length > 1 ? { iterationPath: iterations } : {}),
+    status: step.status,
+    attempts: step.attempts,
+    startedAt: step.startedAt,
+    finishedAt: step.finishedAt,
+    output: step.output,
+    error: step.error,
+  });
+  const nested = new Map<string, Array<{ key: number[]; step: Step }>>(); // by top-level loop id
+  const top = new Map<string, string>(); // nested block id -> its top-level loop
+  const order = new Map<string, number>();
+  for (const loop of blocks) {
+    const chain = chainOf(loop);
+    if (chain) for (const { block } of allBlocks(chain)) top.set(block.id, loop.id);
+  }
+  for (const [i, { block }] of allBlocks(blocks).entries()) order.set(block.id, i);
+  const byId = new Map(allBlocks(blocks).map(({ block }) => [block.id, block]));
+  for (const [key, step] of steps) {
+    const at = key.indexOf('@');
+    if (at < 0) continue;
+    const block = byId.get(key.slice(0, at));
+    if (!block) continue;
+    const iterations = key
+      .slice(at + 1)
+      .split('.')
+      .map(Number);
+    const list = nested.get(top.get(block.id)!) ?? [];
+    list.push({ key: [...iterations, order.get(block.id)!], step: toStep(block, step, iterations) });
+    nested.set(top.get(block.id)!, list);
+  }
+  const byKey = (a: { key: number[] }, b: { key: number[] }) => {
+    for (let i = 0; i < Math.max(a.key.length, b.key.length); i++)
+      if ((a.key[i] ?? -1) !== (b.key[i] ?? -1)) return (a.key[i] ?? -1) - (b.key[i] ?? -1);
+    return 0;
+  };
+  return blocks.flatMap((block) => [
+    toStep(block, steps.get(block.id) ?? machine.PENDING_STEP),
+    ...(nested.get(block.id) ?? []).sort(byKey).map((entry) => entry.step),
+  ]);
+}
+
+/** How deep in a chain of flows starting flows a run is (1: not started by a flow). */
+const flowDepth = (payload: Record<string, unknown>): number => (typeof payload.depth === 'number' ? payload.depth : 1);
+
+/** The output of a run's last succeeded step (what a parent waiting on it gets). */
+function lastOutput(run: Run): unknown {
+  const done = (run.steps ?? []).filter((step) => step.status === 'succeeded');
+  done.sort((a, b) => (a.finishedAt ?? '').localeCompare(b.finishedAt ?? ''));
+  return done.at(-1)?.output ?? null;
+}
+
+/** A block's params rendered for its run, except those it takes as written (a nested chain). */
+function renderParams(block: Block, spec: BlockSpec, context: TemplateContext, used: Set<string>): unknown {
+  const params = block.params as Record<string, unknown>;
+  if (!spec.unrendered?.length) return render(params, context, used);
+  const kept = Object.fromEntries(spec.unrendered.filter((name) => name in params).map((name) => [name, params[name]]));
+  const rest = Object.fromEntries(Object.entries(params).filter(([name]) => !(name in kept)));
+  return { ...(render(rest, context, used) as Record<string, unknown>), ...kept };
+}
+
+/** Resolves with `then` after `ms`, or with a cancelled failure when `signal` aborts first. */
+function sleepThen(ms: number, signal: AbortSignal, then: machine.StepOutcome): Promise<machine.StepOutcome> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve({ kind: 'failed', error: 'cancelled', output: null });
+    const timer = setTimeout(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(then);
+      },
+      Math.max(0, ms),
+    );
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve({ kind: 'failed', error: 'cancelled', output: null });
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function errorMessage(err: unknown): string {

@@ -29,6 +29,7 @@ export type ExecutorStub = Pick<
   | 'flowViewersJoined'
   | 'viewerCount'
   | 'writeIndexNow'
+  | 'childEnded'
   | 'stats'
 > &
   Pick<DurableObjectStub, 'fetch'>;

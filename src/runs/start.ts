@@ -24,7 +24,7 @@ export async function startRun(
   scope: TenantScope,
   flowId: string,
   trigger: TriggerInput,
-  options: { waitMs?: number; hookId?: string; signed?: StartRequest['signed'] } = {},
+  options: { waitMs?: number; hookId?: string; signed?: StartRequest['signed']; requireEnabled?: boolean } = {},
 ): Promise<Run | { duplicateOf: string }> {
   if (!isFlowId(flowId)) throw new NotFoundError('flow');
   const shard = pickShard(env, trigger.dedupeKey ?? options.signed?.replayKey);
@@ -36,6 +36,7 @@ export async function startRun(
     waitMs: options.waitMs ?? 0,
     ...(options.hookId !== undefined ? { hookId: options.hookId } : {}),
     ...(options.signed !== undefined ? { signed: options.signed } : {}),
+    ...(options.requireEnabled ? { requireEnabled: true } : {}),
   });
   if (result.outcome === 'flow_not_found') throw new NotFoundError('flow');
   if (result.outcome === 'unauthorized') throw new UnauthorizedError('the webhook signature does not verify');

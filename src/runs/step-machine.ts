@@ -13,7 +13,7 @@
  * again as its next attempt, at most `maxExecutions` times.
  */
 import type { Block } from '../flows/definition';
-import { edgesOf, successor } from '../flows/graph';
+import { exits, target } from '../flows/graph';
 import { isFinal, type LogLevel, type NewEvent, type RunEvent, type RunStatus, type StepStatus } from './types';
 
 export interface MachineConfig {
@@ -75,7 +75,7 @@ export interface Transition {
 
 /** How a step ended, as the executor reports it (output and error already masked). */
 export type StepOutcome =
-  | { kind: 'succeeded'; output: unknown; branch?: 'then' | 'else' | undefined }
+  | { kind: 'succeeded'; output: unknown; edge?: string | undefined }
   | { kind: 'failed'; error: string; output: unknown }
   | { kind: 'sleeping'; output: unknown; until: number };
 
@@ -158,19 +158,71 @@ export function startStep(run: RunSnapshot, config: MachineConfig, now: number):
 }
 
 /** A running step tries again (an HTTP retry): its attempt count, a warning and a step event. */
-export function retryStep(run: RunSnapshot, now: number, attempt: number, message: string): Transition {
-  const blockId = run.state.cursor!;
+export function retryStep(run: RunSnapshot, now: number, attempt: number, message: string, at: StepAt = mainStep(run)): Transition {
   const draft = new Draft(run, now);
-  draft.setStep(blockId, { attempts: attempt });
-  draft.emit({ type: 'log', blockId, level: 'warn', message });
-  draft.emit({ type: 'step', blockId, status: 'running', attempt });
+  draft.setStep(at.key, { attempts: attempt });
+  draft.emit({ type: 'log', blockId: at.blockId, level: 'warn', message, ...iterationOf(at) });
+  draft.emit({ type: 'step', blockId: at.blockId, status: 'running', attempt, ...iterationOf(at) });
   return draft.done();
 }
 
-/** A log line of the running step (already masked). */
-export function logLine(run: RunSnapshot, now: number, level: LogLevel, message: string): Transition {
+/** A log line of a running step (already masked). */
+export function logLine(run: RunSnapshot, now: number, level: LogLevel, message: string, at: StepAt = mainStep(run)): Transition {
   const draft = new Draft(run, now);
-  draft.emit({ type: 'log', blockId: run.state.cursor, level, message });
+  draft.emit({ type: 'log', blockId: at.blockId, level, message, ...iterationOf(at) });
+  return draft.done();
+}
+
+/**
+ * Which step: a block of the main chain (its key is its id), or a block of
+ * a for_each chain for one item (key `<blockId>@<outer index>.<index>`).
+ */
+export interface StepAt {
+  key: string;
+  blockId: string;
+  /** For a step of a for_each chain: the indexes of the items, outer loop first. */
+  iterations?: readonly number[];
+}
+
+const mainStep = (run: RunSnapshot): StepAt => ({ key: run.state.cursor!, blockId: run.state.cursor! });
+
+export const nestedStep = (blockId: string, iterations: readonly number[]): StepAt => ({
+  key: `${blockId}@${iterations.join('.')}`,
+  blockId,
+  iterations,
+});
+
+const iterationOf = (at: StepAt): { iteration?: number } =>
+  at.iterations?.length ? { iteration: at.iterations[at.iterations.length - 1]! } : {};
+
+/** A step of a for_each chain starts (as its next attempt). */
+export function startNested(run: RunSnapshot, now: number, at: StepAt): Transition {
+  const draft = new Draft(run, now);
+  const step = draft.step(at.key);
+  const attempt = step.attempts + 1;
+  draft.setStep(at.key, { status: 'running', attempts: attempt, executions: step.executions + 1, startedAt: step.startedAt ?? draft.iso });
+  draft.emit({ type: 'step', blockId: at.blockId, status: 'running', attempt, ...iterationOf(at) });
+  return draft.done();
+}
+
+/** A step of a for_each chain ended: it keeps its output or error; the loop decides where its chain goes. */
+export function settleNested(
+  run: RunSnapshot,
+  now: number,
+  at: StepAt,
+  outcome: { ok: true; output: unknown } | { ok: false; error: string; output: unknown },
+): Transition {
+  const draft = new Draft(run, now);
+  const status = outcome.ok ? 'succeeded' : 'failed';
+  draft.setStep(at.key, { status, output: outcome.output, error: outcome.ok ? null : outcome.error, finishedAt: draft.iso });
+  draft.emit({
+    type: 'step',
+    blockId: at.blockId,
+    status,
+    attempt: draft.step(at.key).attempts,
+    ...(outcome.ok ? {} : { error: outcome.error }),
+    ...iterationOf(at),
+  });
   return draft.done();
 }
 
@@ -189,7 +241,10 @@ export function settleStep(run: RunSnapshot, config: MachineConfig, now: number,
       const cancelled = run.state.cancelRequested;
       const error = cancelled ? 'cancelled' : outcome.error;
       draft.failStep(blockId, error, outcome.output);
-      draft.finish(config, cancelled ? 'cancelled' : 'failed', cancelled ? null : `step "${blockId}" failed: ${error}`);
+      const handler = cancelled ? undefined : run.blocks.find((b) => b.id === blockId)?.onError;
+      // Handled: the run goes on at the handler, which reads the failure as {{error.…}}.
+      if (handler) draft.state.cursor = handler;
+      else draft.finish(config, cancelled ? 'cancelled' : 'failed', cancelled ? null : `step "${blockId}" failed: ${error}`);
       break;
     }
     case 'sleeping':
@@ -204,9 +259,24 @@ export function settleStep(run: RunSnapshot, config: MachineConfig, now: number,
       draft.emit({ type: 'run', status: 'waiting' });
       break;
     case 'succeeded':
-      draft.succeedStep(blockId, outcome.output, outcome.branch);
+      draft.succeedStep(blockId, outcome.output, outcome.edge);
       break;
   }
+  return draft.done();
+}
+
+/** A waiting run is settled by what it waited for (another run's end): it runs again, and the step ends with `outcome`. */
+export function wakeWith(run: RunSnapshot, config: MachineConfig, now: number, outcome: StepOutcome): Transition {
+  const woke = wakeOnly(run, config, now);
+  const settled = settleStep(applyTransition(run, woke), config, now, outcome);
+  return { state: settled.state, steps: new Map([...woke.steps, ...settled.steps]), events: [...woke.events, ...settled.events] };
+}
+
+function wakeOnly(run: RunSnapshot, config: MachineConfig, now: number): Transition {
+  const draft = new Draft(run, now);
+  draft.state.status = 'running';
+  draft.state.wakeAt = now + config.watchdogMs;
+  draft.emit({ type: 'run', status: 'running' });
   return draft.done();
 }
 
@@ -253,6 +323,13 @@ export function cancel(run: RunSnapshot, config: MachineConfig, now: number): Tr
   return draft.done();
 }
 
+/** A waiting run waits on, to be looked at again at `wakeAt`. */
+export function waitUntil(run: RunSnapshot, now: number, wakeAt: number): Transition {
+  const draft = new Draft(run, now);
+  draft.state.wakeAt = wakeAt;
+  return draft.done();
+}
+
 /** The watchdog looked at a run that is still making progress: look again later. */
 export function stillRunning(run: RunSnapshot, config: MachineConfig, now: number): Transition {
   const draft = new Draft(run, now);
@@ -292,13 +369,13 @@ class Draft {
     this.emit({ type: 'step', blockId, status: 'failed', attempt: this.step(blockId).attempts, error });
   }
 
-  succeedStep(blockId: string, output: unknown, branch: 'then' | 'else' | undefined): void {
+  succeedStep(blockId: string, output: unknown, edge: string | undefined): void {
     const blocks = this.run.blocks;
     const index = blocks.findIndex((b) => b.id === blockId);
     this.setStep(blockId, { status: 'succeeded', output, finishedAt: this.iso });
     this.emit({ type: 'step', blockId, status: 'succeeded', attempt: this.step(blockId).attempts });
-    if (branch) for (const id of notTaken(blocks, index, branch)) this.skip(id);
-    this.state.cursor = successor(blocks, index, branch ?? 'next');
+    if (edge) for (const id of notTaken(blocks, index, edge)) this.skip(id);
+    this.state.cursor = target(blocks, index, edge ?? 'next');
   }
 
   finish(config: MachineConfig, status: 'succeeded' | 'failed' | 'cancelled', error: string | null): void {
@@ -330,25 +407,29 @@ export function applyTransition(run: RunSnapshot, transition: Transition): RunSn
   return { ...run, state: transition.state, steps };
 }
 
-/** Blocks reachable only through the branch a condition did not take. */
-function notTaken(blocks: readonly Block[], index: number, taken: 'then' | 'else'): string[] {
-  const untaken = taken === 'then' ? 'else' : 'then';
-  const viaTaken = reachable(blocks, successor(blocks, index, taken));
-  return [...reachable(blocks, successor(blocks, index, untaken))].filter((id) => !viaTaken.has(id));
+/** Blocks reachable only through the branches a condition or switch did not take (error paths count as reachable). */
+export function notTaken(blocks: readonly Block[], index: number, taken: string): string[] {
+  const all = exits(blocks, index).filter((exit) => exit.edge !== 'onError');
+  const viaTaken = reachable(
+    blocks,
+    all.filter((exit) => exit.edge === taken).map((exit) => exit.target),
+  );
+  const viaOthers = reachable(
+    blocks,
+    all.filter((exit) => exit.edge !== taken).map((exit) => exit.target),
+  );
+  return [...viaOthers].filter((id) => !viaTaken.has(id));
 }
 
-function reachable(blocks: readonly Block[], start: string | null): Set<string> {
+function reachable(blocks: readonly Block[], starts: ReadonlyArray<string | null>): Set<string> {
   const seen = new Set<string>();
-  const stack = start ? [start] : [];
+  const stack = starts.filter((id): id is string => id !== null);
   while (stack.length > 0) {
     const id = stack.pop()!;
     if (seen.has(id)) continue;
     seen.add(id);
     const i = blocks.findIndex((b) => b.id === id);
-    for (const edge of edgesOf(blocks[i]!)) {
-      const next = successor(blocks, i, edge);
-      if (next) stack.push(next);
-    }
+    for (const exit of exits(blocks, i)) if (exit.target) stack.push(exit.target);
   }
   return seen;
 }

@@ -9,8 +9,19 @@ export const isFinal = (status: RunStatus): boolean => status === 'succeeded' ||
 
 /** The events of the contract ("Live logs over WebSocket"); `seq` rises by one per event within a run. */
 export type RunEvent =
-  | { type: 'log'; seq: number; ts: string; runId: string; blockId: string | null; level: LogLevel; message: string }
-  | { type: 'step'; seq: number; ts: string; runId: string; blockId: string; status: StepStatus; attempt: number; error?: string }
+  | { type: 'log'; seq: number; ts: string; runId: string; blockId: string | null; level: LogLevel; message: string; iteration?: number }
+  | {
+      type: 'step';
+      seq: number;
+      ts: string;
+      runId: string;
+      blockId: string;
+      status: StepStatus;
+      attempt: number;
+      error?: string;
+      /** A step of a for_each chain: the item's 0-based index. */
+      iteration?: number;
+    }
   | { type: 'run'; seq: number; ts: string; runId: string; status: RunStatus; error?: string };
 
 /** An event before the run object numbers and stamps it. */
@@ -19,6 +30,10 @@ export type NewEvent = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 
 export interface Step {
   blockId: string;
   type: string;
+  /** A step of a for_each chain: the item's 0-based index (the inner loop's, in a loop inside a loop). */
+  iteration?: number;
+  /** A loop inside a loop: the indexes from the outer loop in. */
+  iterationPath?: number[];
   status: StepStatus;
   attempts: number;
   startedAt: string | null;
@@ -38,6 +53,8 @@ export interface Run {
   startedAt: string | null;
   finishedAt: string | null;
   error: string | null;
+  /** A run started by another flow (trigger_flow): the run that started it. */
+  parentRunId?: string;
   steps?: Step[];
 }
 

@@ -18,6 +18,7 @@ import type { RecordedRequest } from './recorded';
  * - `ANY /flaky/<key>/<failures>/<code>`: the first `<failures>` calls for `<key>` answer `<code>`
  *   (with `Retry-After` from `?retryAfter=`), later ones 200.
  * - `ANY /slow/<ms>`: answers 200 after `<ms>` milliseconds.
+ * - `ANY /inflight/<key>/<ms>`: answers 200 after `<ms>` ms; `GET /__inflight?key=<key>` tells the most requests for `<key>` in flight at once.
  * - `ANY /redirect?to=<url>[&status=<3xx>]`: 302 (or that status) to `<url>`.
  * - `GET /__requests?path=<prefix>`: the recorded requests (not recording itself); `DELETE /__requests` clears them.
  * - `PUT /__jwks` stores a JWKS document that `GET /jwks.json` then serves (an identity provider's keys).
@@ -34,6 +35,7 @@ export interface FakeApi {
 export async function startFakeApi(port = 0): Promise<FakeApi> {
   const requests: RecordedRequest[] = [];
   const flakyCounts = new Map<string, number>();
+  const inflight = new Map<string, { now: number; max: number; total: number }>();
   let jwks = '{"keys":[]}';
 
   const server: Server = createServer(async (req, res) => {
@@ -53,6 +55,9 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
       return send(200, { items: requests.filter((r) => r.path.startsWith(prefix)) });
     }
 
+    if (url.pathname === '/__inflight') {
+      return send(200, inflight.get(url.searchParams.get('key') ?? '') ?? { now: 0, max: 0, total: 0 });
+    }
     if (url.pathname === '/__jwks') {
       jwks = body;
       return send(200, { stored: true });
@@ -111,6 +116,18 @@ export async function startFakeApi(port = 0): Promise<FakeApi> {
           return send(Number(code), { attempt: seen }, retryAfter ? { 'retry-after': retryAfter } : {});
         }
         return send(200, { attempt: seen });
+      }
+      case 'inflight': {
+        const counter = inflight.get(rest[0]!) ?? { now: 0, max: 0, total: 0 };
+        inflight.set(rest[0]!, counter);
+        counter.now++;
+        counter.total++;
+        counter.max = Math.max(counter.max, counter.now);
+        setTimeout(() => {
+          counter.now--;
+          send(200, { ok: true });
+        }, Number(rest[1]) || 0);
+        return;
       }
       case 'slow':
         setTimeout(() => send(200, { slept: Number(rest[0]) }), Number(rest[0]) || 0);

@@ -21,26 +21,43 @@ let instances = 0;
 /**
  * @typedef {{ id: string, type: string, name?: string, params?: any, next?: string|null, then?: string|null, else?: string|null }} Block
  * @typedef {{ key: string, kind: 'start'|'end'|'block', block?: Block, index: number, w: number, h: number, rank: number, x: number, y: number, reachable: boolean }} Node
- * @typedef {{ from: string, to: string, label: string, implicit: boolean }} Edge
+ * @typedef {{ from: string, to: string, label: string, implicit: boolean, kind: string }} Edge
  */
 
 const START = '\u0000start';
 const END = '\u0000end';
 
 /**
- * The run's successor along an edge, exactly as the executor follows it:
- * the named block, null (end), or when absent the following block.
- * @param {Block[]} blocks @param {number} index @param {'next'|'then'|'else'} edge
+ * Every way out of a block, exactly as the executor follows them (see
+ * src/flows/graph.ts): `next`, `then`/`else` (absent: the following block),
+ * a switch's cases and `default` (absent: the end), and `onError`.
+ * @param {Block[]} blocks @param {number} index
+ * @returns {Array<{ to: string | null, implicit: boolean, label: string, kind: string }>}
  */
-function successor(blocks, index, edge) {
-  const block = /** @type {Block} */ (blocks[index]);
-  const target = block[edge];
-  if (target !== undefined) return { to: target, implicit: false };
-  return { to: blocks[index + 1]?.id ?? null, implicit: true };
+function exitsOf(blocks, index) {
+  const block = /** @type {any} */ (blocks[index]);
+  const following = blocks[index + 1]?.id ?? null;
+  /** @param {string} field @param {string} label */
+  const written = (field, label) =>
+    block[field] !== undefined
+      ? { to: block[field], implicit: false, label, kind: label }
+      : { to: following, implicit: true, label, kind: label };
+  /** @type {Array<{ to: string | null, implicit: boolean, label: string, kind: string }>} */
+  let out;
+  if (block.type === 'condition') out = [written('then', 'then'), written('else', 'else')];
+  else if (block.type === 'switch') {
+    const cases = Array.isArray(block.params?.cases) ? block.params.cases : [];
+    out = cases.map((/** @type {any} */ c, /** @type {number} */ i) => ({
+      to: c?.next ?? null,
+      implicit: false,
+      label: `case ${i}`,
+      kind: 'case',
+    }));
+    out.push({ to: block.default ?? null, implicit: false, label: 'default', kind: 'case' });
+  } else out = [written('next', '')];
+  if (block.onError) out.push({ to: block.onError, implicit: false, label: 'on error', kind: 'error' });
+  return out;
 }
-
-/** @param {Block} block */
-const edgesOf = (block) => (block.type === 'condition' ? /** @type {const} */ (['then', 'else']) : /** @type {const} */ (['next']));
 
 /**
  * Computes nodes (with positions) and edges.
@@ -57,14 +74,13 @@ export function layout(blocks) {
   nodes.set(END, { key: END, kind: 'end', index: blocks.length, w: TERM_W, h: TERM_H, rank: -1, x: 0, y: 0, reachable: false });
 
   /** @type {Edge[]} */
-  const edges = [{ from: START, to: blocks[0]?.id ?? END, label: '', implicit: false }];
+  const edges = [{ from: START, to: blocks[0]?.id ?? END, label: '', implicit: false, kind: '' }];
   blocks.forEach((block, index) => {
     if (nodes.get(block.id)?.index !== index) return; // duplicate id: drawn once
-    for (const edge of edgesOf(block)) {
-      const { to, implicit } = successor(blocks, index, edge);
+    for (const { to, implicit, label, kind } of exitsOf(blocks, index)) {
       const target = to === null ? END : to;
       if (!nodes.has(target)) continue; // unresolved reference: the editor reports it
-      edges.push({ from: block.id, to: target, label: edge === 'next' ? '' : edge, implicit });
+      edges.push({ from: block.id, to: target, label, implicit, kind });
     }
   });
 
@@ -193,6 +209,10 @@ const TYPE_LABEL = /** @type {Record<string, string>} */ ({
   condition: 'Condition',
   delay: 'Delay',
   r2_object: 'Object',
+  set: 'Set Values',
+  switch: 'Switch',
+  for_each: 'Apply on Each',
+  trigger_flow: 'Trigger Flow',
 });
 
 /**
@@ -252,12 +272,12 @@ export function createDiagram(blocks) {
     }
     const path = svg('path', {
       d,
-      class: `diagram-edge${e.implicit ? ' is-implicit' : ''}${e.label ? ` is-${e.label}` : ''}`,
+      class: `diagram-edge${e.implicit ? ' is-implicit' : ''}${e.kind ? ` is-${e.kind}` : ''}`,
       'marker-end': `url(#${uid}-arrow)`,
     });
     layer.appendChild(path);
     if (e.label) {
-      const g = svg('g', { class: `diagram-label is-${e.label}` });
+      const g = svg('g', { class: `diagram-label is-${e.kind}` });
       const text = svg('text', { x: lx, y: ly + 4, 'text-anchor': 'middle' });
       text.textContent = e.label;
       const w = e.label.length * 7 + 12;
