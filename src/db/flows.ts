@@ -1,5 +1,5 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
-import type { Block, FlowDefinition, FlowInput, Trigger } from '../flows/definition';
+import type { Block, FlowDefinition, FlowInput, FlowNotify, Trigger } from '../flows/definition';
 import { NotFoundError } from '../lib/errors';
 import { newId, randomToken } from '../lib/ids';
 import type { WrappedFlowKey } from '../crypto/envelope';
@@ -21,6 +21,8 @@ export interface Flow {
   version: number;
   trigger: Trigger;
   blocks: Block[];
+  /** Where and when finished runs are announced; null when they are not. */
+  notify: FlowNotify | null;
   hookUrl?: string;
   createdAt: string;
   updatedAt: string;
@@ -37,6 +39,7 @@ export function toFlow(row: FlowRow): Flow {
     version: row.version,
     trigger: row.trigger,
     blocks: row.blocks,
+    notify: row.notify,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -48,6 +51,7 @@ export const definitionOf = (row: FlowRow): FlowDefinition => ({
   name: row.name,
   trigger: row.trigger,
   blocks: row.blocks,
+  notify: row.notify,
 });
 
 /** The flow, or a NotFoundError: for routes under /flows/:flowId. */
@@ -96,7 +100,7 @@ export async function createFlow(scope: TenantScope, flowId: string, input: Flow
     triggerType: input.trigger.type,
     trigger: input.trigger,
     blocks: input.blocks,
-    notify: null,
+    notify: input.notify ?? null,
     hookId: input.trigger.type === 'webhook' ? newHookId() : null,
     createdAt: now,
     updatedAt: now,
@@ -140,6 +144,7 @@ export async function updateFlow(
     triggerType: input.trigger.type,
     trigger: input.trigger,
     blocks: input.blocks,
+    notify: input.notify ?? null,
     hookId: current.hookId ?? (input.trigger.type === 'webhook' ? newHookId() : null),
     updatedAt: nowIso(),
   };
@@ -189,6 +194,7 @@ function versionRow(row: FlowRow) {
     name: row.name,
     trigger: row.trigger,
     blocks: row.blocks,
+    notify: row.notify,
     createdAt: row.updatedAt,
   };
 }

@@ -103,6 +103,30 @@ export interface Block {
   ui?: Record<string, unknown> | undefined;
 }
 
+/** The final run statuses a flow can be notified of. */
+export const NOTIFY_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
+
+const isHttpUrl = (text: string): boolean => {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+};
+
+export const NotifySchema = z
+  .object({
+    url: z.string().max(2048).refine(isHttpUrl, 'an http(s) URL'),
+    on: z
+      .array(z.enum(NOTIFY_STATUSES))
+      .min(1, 'at least one status')
+      .refine((on) => new Set(on).size === on.length, 'each status at most once'),
+    signingSecret: secretName.optional().openapi({ description: 'A secret of this flow that signs each delivery; it is never sent' }),
+  })
+  .strict()
+  .openapi('FlowNotify', { description: 'POST `run.finished` to `url` when a run ends with a status in `on` (Standard Webhooks)' });
+
 export const FlowInputSchema = z
   .object({
     name: z.string().trim().min(1).max(120),
@@ -110,6 +134,7 @@ export const FlowInputSchema = z
     enabled: z.boolean().optional(),
     trigger: TriggerSchema,
     blocks: z.array(BlockSchema).max(MAX_BLOCKS, `at most ${MAX_BLOCKS} blocks`),
+    notify: NotifySchema.nullable().optional(),
   })
   // Nested chains block by block, then the graph rules (ids resolve, no cycle, known template roots).
   .superRefine((flow, ctx) => {
@@ -149,7 +174,7 @@ function checkNestedShapes(
 /** Where and when a flow's finished runs are announced (contract 1.1, "Flow notifications"). */
 export interface FlowNotify {
   url: string;
-  on: Array<'succeeded' | 'failed' | 'cancelled'>;
+  on: Array<(typeof NOTIFY_STATUSES)[number]>;
   signingSecret?: string | undefined;
 }
 
@@ -158,4 +183,6 @@ export interface FlowDefinition {
   name: string;
   trigger: Trigger;
   blocks: Block[];
+  /** Where the run's end is announced (absent in definitions pinned before notifications existed). */
+  notify?: FlowNotify | null;
 }

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { createFlow, deleteFlow, listFlows, newFlowId, requireFlow, toFlow, updateFlow } from '../db/flows';
 import { tenantScope } from '../db/scope';
 import { newFlowKey } from '../crypto/vault';
-import { type Block, BlockSchema, FlowInputSchema, TriggerSchema } from '../flows/definition';
+import { type Block, BlockSchema, FlowInputSchema, NotifySchema, TriggerSchema } from '../flows/definition';
 import { newSecretDestinations } from '../flows/secret-destinations';
 import { newRouter } from '../http/router';
 import { securedRoute } from '../http/secured-route';
@@ -20,6 +20,7 @@ export const FlowSchema = z
     version: z.number().int(),
     trigger: TriggerSchema,
     blocks: z.array(BlockSchema),
+    notify: NotifySchema.nullable().openapi({ description: 'Where and when finished runs are announced (null: never)' }),
     hookUrl: z.string().optional().openapi({ description: 'Webhook flows only: `/v1/hooks/<hookId>`' }),
     createdAt: z.string(),
     updatedAt: z.string(),
