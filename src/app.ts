@@ -10,6 +10,7 @@ import { envRoutes } from './routes/env';
 import { flowRoutes } from './routes/flows';
 import { hookRoutes } from './routes/hooks';
 import { liveRoutes } from './routes/live';
+import { notificationRoutes } from './notifications/routes';
 import { runRoutes } from './routes/runs';
 import { secretRoutes } from './routes/secrets';
 import { uploadRouteDoc, uploadRoutes } from './routes/uploads';
@@ -46,6 +47,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/v1', blockRoutes);
   app.route('/v1', secretRoutes);
   app.route('/v1', variableRoutes);
+  app.route('/v1', notificationRoutes);
   app.route('/v1', envRoutes);
   app.route('/v1', runRoutes);
   app.route('/v1', liveRoutes);

@@ -34,8 +34,8 @@ function indexedPayload(payload: Record<string, unknown>): string {
   return bytes <= MAX_INDEXED_PAYLOAD_BYTES ? json : JSON.stringify({ truncated: true, bytes });
 }
 
-/** Statements per D1 batch (100 runs: well under the 1,000 queries a Worker invocation may make). */
-const MAX_STATEMENTS = 200;
+/** Statements per D1 batch (100 runs of up to three: well under the 1,000 queries a Worker invocation may make). */
+const MAX_STATEMENTS = 300;
 
 /*
  * The index writer runs for every run, so it binds two prepared statements
@@ -68,14 +68,19 @@ export interface RunIndexEntry {
 /**
  * Writes runs' current states into the D1 run index, and the audit entry of
  * each run's trigger the first time, in one batch (one round trip, one
- * transaction) per 100 runs. Idempotent: an index row is upserted, an audit
- * entry is inserted under the id the executor chose, once. Returns how many
- * D1 batches (round trips) it took.
+ * transaction) per 100 runs. `alongside` adds statements that must commit
+ * together with a run's index row (they go in the same batch). Idempotent:
+ * an index row is upserted, an audit entry is inserted under the id the
+ * executor chose, once. Returns how many D1 batches (round trips) it took.
  */
-export async function writeRunIndex(env: Pick<Env, 'DB'>, entries: readonly RunIndexEntry[]): Promise<number> {
+export async function writeRunIndex<E extends RunIndexEntry>(
+  env: Pick<Env, 'DB'>,
+  entries: readonly E[],
+  alongside?: (entry: E) => D1PreparedStatement[],
+): Promise<number> {
   const upsert = env.DB.prepare(UPSERT_RUN);
   const audit = env.DB.prepare(INSERT_TRIGGER_AUDIT);
-  const statements = entries.flatMap((run) => {
+  const groups = entries.map((run) => {
     const row = upsert.bind(
       run.runId,
       run.tenantId,
@@ -89,10 +94,24 @@ export async function writeRunIndex(env: Pick<Env, 'DB'>, entries: readonly RunI
       run.startedAt,
       run.finishedAt,
     );
-    return run.auditId ? [row, audit.bind(run.auditId, run.tenantId, run.createdAt, run.actor, `runs/${run.runId}`)] : [row];
+    const group = run.auditId ? [row, audit.bind(run.auditId, run.tenantId, run.createdAt, run.actor, `runs/${run.runId}`)] : [row];
+    return alongside ? [...group, ...alongside(run)] : group;
   });
+  // A run's statements never straddle two batches.
   let batches = 0;
-  for (let i = 0; i < statements.length; i += MAX_STATEMENTS, batches++) await env.DB.batch(statements.slice(i, i + MAX_STATEMENTS));
+  let batch: D1PreparedStatement[] = [];
+  for (const group of groups) {
+    if (batch.length > 0 && batch.length + group.length > MAX_STATEMENTS) {
+      await env.DB.batch(batch);
+      batches++;
+      batch = [];
+    }
+    batch.push(...group);
+  }
+  if (batch.length > 0) {
+    await env.DB.batch(batch);
+    batches++;
+  }
   return batches;
 }
 

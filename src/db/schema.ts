@@ -124,10 +124,19 @@ export const notificationDeliveries = sqliteTable(
     lastError: text('last_error'),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
+    /** Where it goes: the `notify.url` of the version the run ran. */
+    url: text('url').notNull().default(''),
+    /** The name of the flow secret that signs it (`notify.signingSecret`), if any. */
+    signingSecret: text('signing_secret'),
+    /** The JSON body, fixed when the run ended: every attempt sends the same bytes. */
+    body: text('body').notNull().default(''),
+    /** When the next attempt is due (RFC 3339); while an attempt is in flight, when its claim lapses. */
+    nextAttemptAt: text('next_attempt_at').notNull().default(''),
   },
   (t) => [
     index('notification_deliveries_flow_idx').on(t.tenantId, t.flowId, t.id),
     uniqueIndex('notification_deliveries_run_idx').on(t.runId),
+    index('notification_deliveries_due_idx').on(t.status, t.nextAttemptAt),
   ],
 );
 

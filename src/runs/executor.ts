@@ -28,7 +28,7 @@ import { DEFAULT_CHILD_TIMEOUT_SECONDS, MAX_FLOW_DEPTH } from '../blocks/trigger
 import { StepError, type BlockSpec, type StepContext } from '../blocks/types';
 import type { Masker } from '../crypto/redact';
 import type { OpenedSecrets } from '../crypto/vault';
-import { writeRunIndex, type RunIndexEntry } from '../db/runs';
+import type { RunIndexEntry } from '../db/runs';
 import { settings } from '../config';
 import type { Env } from '../env';
 import { tenantScope } from '../db/scope';
@@ -40,6 +40,7 @@ import { ViewerForwarder } from '../live/viewer-forwarder';
 import { ackOf, sendFrames, type ViewerState } from '../live/viewers';
 import { NotFoundError } from '../lib/errors';
 import { newId } from '../lib/ids';
+import { writeRunIndexAndNotify } from '../notifications/outbox';
 import { takeTokens, tenantRunLimit } from '../limits/enforce';
 import { ExecutorStore, sameStoredState, type OutboxEntry, type RunInit, type StoredRun } from './executor-store';
 import { executorStub, runExecutor, shardCount } from './executors';
@@ -888,7 +889,12 @@ export class FlowExecutor extends DurableObject<Env> {
   private async writeOutbox(): Promise<void> {
     try {
       for (let entries = this.store.outbox(INDEX_BATCH_RUNS); entries.length > 0; entries = this.store.outbox(INDEX_BATCH_RUNS)) {
-        this.counters.indexBatches += await writeRunIndex(this.env, entries.map(toIndexEntry));
+        // A run that ended gets its notification, when its pinned version asks for one, in the batch of its final row.
+        const rows = entries.map((entry) => ({
+          ...toIndexEntry(entry),
+          notify: isFinal(entry.state.status) ? this.snapshot<FlowDefinition>(entry.init.definitionRef).notify : null,
+        }));
+        this.counters.indexBatches += await writeRunIndexAndNotify(this.env, rows);
         this.counters.indexedChanges += entries.length;
         this.store.indexed(entries);
         if (entries.length < INDEX_BATCH_RUNS) break; // the rest waits for the next batch window

@@ -3,7 +3,7 @@
  * the Standard Webhooks way or GitHub's. Comparison is `crypto.subtle.verify`,
  * which takes the same time for every wrong signature of a given length.
  */
-import { fromBase64, utf8 } from '../crypto/encoding';
+import { fromBase64, toBase64, utf8 } from '../crypto/encoding';
 
 export type WebhookVerify = { scheme: 'standard-webhooks'; secret: string } | { scheme: 'hmac-sha256'; secret: string; header: string };
 
@@ -28,14 +28,14 @@ export async function verifyWebhook(
 ): Promise<Verdict> {
   if (rule.scheme === 'hmac-sha256') {
     const match = /^sha256=([0-9a-f]{64})$/i.exec(headers[rule.header.toLowerCase()] ?? '');
-    const key = await hmacKey(utf8(secret));
+    const key = await hmacKey(utf8(secret), 'verify');
     return match && (await verify(key, fromHex(match[1]!), body)) ? { ok: true } : { ok: false };
   }
   const id = headers['webhook-id'];
   const timestamp = headers['webhook-timestamp'];
   if (!id || !timestamp || !/^\d{1,12}$/.test(timestamp)) return { ok: false };
   if (Math.abs(now - Number(timestamp) * 1000) > TIMESTAMP_TOLERANCE_MS) return { ok: false };
-  const key = await hmacKey(signingKey(secret));
+  const key = await hmacKey(signingKey(secret), 'verify');
   const signed = `${id}.${timestamp}.${body}`;
   for (const candidate of (headers['webhook-signature'] ?? '').split(' ')) {
     const [version, signature] = candidate.split(',');
@@ -55,8 +55,19 @@ function signingKey(secret: string): Uint8Array<ArrayBuffer> {
   return utf8(secret);
 }
 
-function hmacKey(raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+/**
+ * The `webhook-signature` value of an outbound Standard Webhooks message:
+ * `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, keyed as inbound
+ * messages are checked (so flow notifications verify with the same rule).
+ */
+export async function signStandardWebhook(secret: string, id: string, timestamp: number, body: string): Promise<string> {
+  const key = await hmacKey(signingKey(secret), 'sign');
+  const mac = await crypto.subtle.sign('HMAC', key, utf8(`${id}.${timestamp}.${body}`));
+  return `v1,${toBase64(new Uint8Array(mac))}`;
+}
+
+function hmacKey(raw: Uint8Array<ArrayBuffer>, usage: 'sign' | 'verify'): Promise<CryptoKey> {
+  return crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, [usage]);
 }
 
 function verify(key: CryptoKey, signature: Uint8Array<ArrayBuffer>, text: string): Promise<boolean> {
