@@ -190,3 +190,34 @@ describe('at run time, a secret without allowedHosts', () => {
     expect(second!.headers['x-key']).toBeUndefined();
   });
 });
+
+describe('signatures made with a secret, without secrets:write', () => {
+  const notify = (url: string, signingSecret?: string) => ({ url, on: ['failed'], ...(signingSecret ? { signingSecret } : {}) });
+  const putNotify = (tok: string, flowId: string, path: string, value: unknown) =>
+    callJson('PUT', `/v1/flows/${flowId}`, {
+      token: tok,
+      body: { name: 'Redirects', trigger: { type: 'manual' }, blocks: [send(`http://${hostA}${path}`)], notify: value },
+    });
+
+  it('cannot start signing notifications with a secret, nor send signed ones to another URL', async () => {
+    const path = uniquePath('echo');
+    const flow = await flowSendingToA(path);
+    const signing = await putNotify(editor, flow.id, path, notify('https://hooks.example.com/a', 'api_key'));
+    expect(signing.status).toBe(403);
+    expect(signing.body.error.details).toEqual([
+      { path: 'notify', message: 'notifications signed with secret "api_key" would go where the previous version did not send them' },
+    ]);
+    expect((await putNotify(admin, flow.id, path, notify('https://hooks.example.com/a', 'api_key'))).status).toBe(200);
+    const moved = await putNotify(editor, flow.id, path, notify('https://attacker.example.net/collect', 'api_key'));
+    expect(moved.status).toBe(403);
+    // Unsigned notifications carry no secret: an editor may point them anywhere.
+    expect((await putNotify(editor, flow.id, path, notify('https://attacker.example.net/collect'))).status).toBe(200);
+  });
+
+  it('may keep signed notifications as they were while changing other things', async () => {
+    const path = uniquePath('echo');
+    const flow = await flowSendingToA(path);
+    expect((await putNotify(admin, flow.id, path, notify('https://hooks.example.com/b', 'api_key'))).status).toBe(200);
+    expect((await putNotify(editor, flow.id, path, notify('https://hooks.example.com/b', 'api_key'))).status).toBe(200);
+  });
+});

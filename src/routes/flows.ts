@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
-import { createFlow, deleteFlow, listFlows, newFlowId, requireFlow, toFlow, updateFlow } from '../db/flows';
+import { createFlow, deleteFlow, type FlowRow, listFlows, newFlowId, requireFlow, toFlow, updateFlow } from '../db/flows';
 import { tenantScope } from '../db/scope';
 import { newFlowKey } from '../crypto/vault';
-import { type Block, BlockSchema, FlowInputSchema, NotifySchema, TriggerSchema } from '../flows/definition';
+import { type Block, BlockSchema, type FlowInput, FlowInputSchema, NotifySchema, TriggerSchema } from '../flows/definition';
 import { newSecretDestinations } from '../flows/secret-destinations';
 import { newRouter } from '../http/router';
 import { securedRoute } from '../http/secured-route';
@@ -113,7 +113,7 @@ export const flowRoutes = newRouter()
       c.req.valid('param').flowId,
       input,
       expected,
-      mayRedirectSecrets ? undefined : (current) => refuseSecretRedirects(current.blocks, input.blocks),
+      mayRedirectSecrets ? undefined : (current) => refuseSecretRedirects(current, input),
     );
     if (!result.ok) {
       if (result.reason === 'not_found') throw notFound('flow');
@@ -134,19 +134,25 @@ const etag = (version: number): string => `"${version}"`;
 /**
  * Contract, "Who may redirect a secret": without `secrets:write`, a new
  * version may not send a secret to a host the previous one did not, nor to
- * a templated host. 403 naming each block and secret.
+ * a templated host. Nor may it send signatures made with a secret anywhere
+ * new: notifications signed with a secret the previous version did not sign
+ * with, or sent to another URL, would hand an editor HMACs of a known body
+ * to test guesses of the secret against. 403 naming each block and secret.
  */
-function refuseSecretRedirects(previous: readonly Block[], next: readonly Block[]): void {
-  const redirected = newSecretDestinations(previous, next);
-  if (redirected.length === 0) return;
-  throw new ApiError(
-    'forbidden',
-    'sending a secret to a new or templated host needs the secrets:write scope',
-    redirected.map((d) => ({
-      path: formatPath(d.path),
-      message: `block "${d.blockId}" would send secret "${d.secret}" to ${d.host === null ? 'a templated host' : `${d.host}, where the previous version did not send it`}`,
-    })),
-  );
+function refuseSecretRedirects(previous: Pick<FlowRow, 'blocks' | 'notify'>, next: FlowInput): void {
+  const details = newSecretDestinations(previous.blocks, next.blocks as Block[]).map((d) => ({
+    path: formatPath(d.path),
+    message: `block "${d.blockId}" would send secret "${d.secret}" to ${d.host === null ? 'a templated host' : `${d.host}, where the previous version did not send it`}`,
+  }));
+  const signing = next.notify?.signingSecret;
+  if (signing && (signing !== previous.notify?.signingSecret || next.notify?.url !== previous.notify?.url)) {
+    details.push({
+      path: 'notify',
+      message: `notifications signed with secret "${signing}" would go where the previous version did not send them`,
+    });
+  }
+  if (details.length === 0) return;
+  throw new ApiError('forbidden', 'sending a secret, or a signature made with one, somewhere new needs the secrets:write scope', details);
 }
 
 /**
