@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { authenticate } from './http/auth';
 import { ApiError, errorResponse, handleError } from './http/errors';
 import { newRouter, type AppEnv } from './http/router';
+import { mountMcp } from './mcp/server';
 import { adminRoutes } from './routes/admin';
 import { auditRoutes } from './routes/audit';
 import { blockRoutes } from './routes/blocks';
@@ -55,6 +56,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.route('/v1', uploadRoutes);
   app.route('/v1', auditRoutes);
   app.route('/v1', adminRoutes);
+  mountMcp(app); // POST /mcp: the MCP server for agents, outside /v1 and authenticated there
 
   app.openAPIRegistry.registerPath(uploadRouteDoc);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
