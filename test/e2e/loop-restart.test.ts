@@ -72,3 +72,53 @@ describe('killing wrangler dev mid-loop', () => {
     }
   });
 });
+
+describe('killing wrangler dev while a parent waits for a child', () => {
+  let server: DevServer;
+  beforeAll(async () => {
+    server = await startDevServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('the child sleeping in a delay wakes after the restart, and the waiting parent ends with its output', async () => {
+    const child = await api(server, 'POST', '/v1/flows', {
+      name: 'child',
+      trigger: { type: 'flow' },
+      blocks: [
+        { id: 'nap', type: 'delay', params: { seconds: 3 } },
+        { id: 'done', type: 'log', params: { message: 'child of {{trigger.parentRunId}} done' } },
+      ],
+    });
+    const parent = await api(server, 'POST', '/v1/flows', {
+      name: 'parent',
+      trigger: { type: 'manual' },
+      blocks: [{ id: 'start', type: 'trigger_flow', params: { flowId: child.body.id, wait: true, timeoutSeconds: 120 } }],
+    });
+    const runId = (await api(server, 'POST', `/v1/flows/${parent.body.id}/runs`, {})).body.id as string;
+    const waiting = await until(
+      () => api(server, 'GET', `/v1/runs/${runId}`),
+      (r) => r.body.status === 'waiting',
+      15_000,
+    );
+    const childRunId = waiting.body.steps[0].output.runId as string;
+
+    await server.kill();
+    const restarted = await startDevServer({ stateDir: server.stateDir });
+    try {
+      const run = (
+        await until(
+          () => api(restarted, 'GET', `/v1/runs/${runId}`),
+          (r) => r.body.status === 'succeeded',
+          60_000,
+        )
+      ).body;
+      expect(run.steps[0].output).toEqual({ runId: childRunId, status: 'succeeded', output: { message: `child of ${runId} done` } });
+      const childRun = (await api(restarted, 'GET', `/v1/runs/${childRunId}`)).body;
+      expect(childRun.parentRunId).toBe(runId);
+    } finally {
+      await restarted.stop();
+    }
+  });
+});
