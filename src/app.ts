@@ -3,19 +3,9 @@ import { authenticate } from './http/auth';
 import { ApiError, errorResponse, handleError } from './http/errors';
 import { newRouter, type AppEnv } from './http/router';
 import { mountMcp } from './mcp/server';
-import { adminRoutes } from './routes/admin';
-import { auditRoutes } from './routes/audit';
-import { blockRoutes } from './routes/blocks';
 import { devRoutes } from './routes/dev';
-import { envRoutes } from './routes/env';
-import { flowRoutes } from './routes/flows';
-import { hookRoutes } from './routes/hooks';
-import { liveRoutes } from './routes/live';
-import { notificationRoutes } from './notifications/routes';
-import { runRoutes } from './routes/runs';
-import { secretRoutes } from './routes/secrets';
-import { uploadRouteDoc, uploadRoutes } from './routes/uploads';
-import { variableRoutes } from './routes/variables';
+import { uploadRouteDoc } from './routes/uploads';
+import { V1_ROUTERS } from './routes/v1';
 
 /** Routes under /v1 that authenticate themselves: webhooks carry no JWT, live sockets may carry a ticket. */
 const SELF_AUTHENTICATED = /^\/v1\/(hooks\/|(runs|flows)\/[^/]+\/live$)/;
@@ -44,18 +34,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   app.route('/dev', devRoutes);
   app.use('/v1/*', (c, next) => (SELF_AUTHENTICATED.test(c.req.path) ? next() : authenticate(c, next)));
-  app.route('/v1', flowRoutes);
-  app.route('/v1', blockRoutes);
-  app.route('/v1', secretRoutes);
-  app.route('/v1', variableRoutes);
-  app.route('/v1', notificationRoutes);
-  app.route('/v1', envRoutes);
-  app.route('/v1', runRoutes);
-  app.route('/v1', liveRoutes);
-  app.route('/v1', hookRoutes);
-  app.route('/v1', uploadRoutes);
-  app.route('/v1', auditRoutes);
-  app.route('/v1', adminRoutes);
+  for (const router of V1_ROUTERS) app.route('/v1', router);
   mountMcp(app); // POST /mcp: the MCP server for agents, outside /v1 and authenticated there
 
   app.openAPIRegistry.registerPath(uploadRouteDoc);
