@@ -212,3 +212,47 @@ describe('parseCron().next', () => {
     expect(() => parseCron('* * * * *').next(new Date(Number.NaN))).toThrow(RangeError);
   });
 });
+
+describe('time zones', () => {
+  const berlinNext = (expression: string, after: string): string => parseCron(expression, 'Europe/Berlin').next(at(after)).toISOString();
+
+  it('reads the fields in the zone: 09:00 in Berlin is 08:00 UTC in winter and 07:00 UTC in summer', () => {
+    const schedule = parseCron('0 9 * * *', 'Europe/Berlin');
+    expect(schedule.timezone).toBe('Europe/Berlin');
+    expect(schedule.matches(at('2026-01-15T08:00:00Z'))).toBe(true);
+    expect(schedule.matches(at('2026-01-15T09:00:00Z'))).toBe(false);
+    expect(schedule.matches(at('2026-07-15T07:00:00Z'))).toBe(true);
+    expect(parseCron('0 9 * * *').timezone).toBe('UTC');
+  });
+
+  it('fires at the right UTC minute across the change to summer time (2026-03-29, 02:00 → 03:00)', () => {
+    expect(berlinNext('0 9 * * *', '2026-03-28T08:00:00Z')).toBe('2026-03-29T07:00:00.000Z');
+    // Days and weekdays are Berlin's: Sunday 00:30 in Berlin is Saturday 23:30 UTC.
+    expect(berlinNext('30 0 * * SUN', '2026-03-27T00:00:00Z')).toBe('2026-03-28T23:30:00.000Z');
+    // 02:30 does not exist that night: a fixed time runs at the first minute after the gap (03:00 CEST, 01:00 UTC)…
+    expect(berlinNext('30 2 * * *', '2026-03-28T12:00:00Z')).toBe('2026-03-29T01:00:00.000Z');
+    expect(berlinNext('30 2 * * *', '2026-03-29T01:00:00Z')).toBe('2026-03-30T00:30:00.000Z');
+    // …and a repeating one skips the missing half hours.
+    expect(berlinNext('*/30 * * * *', '2026-03-29T00:30:00Z')).toBe('2026-03-29T01:00:00.000Z');
+  });
+
+  it('fires at the right UTC minute across the change back to winter time (2026-10-25, 03:00 → 02:00)', () => {
+    expect(berlinNext('0 9 * * *', '2026-10-24T07:00:00Z')).toBe('2026-10-25T08:00:00.000Z');
+    // 02:30 happens twice: a fixed time runs once, at the first (CEST, 00:30 UTC)…
+    expect(berlinNext('30 2 * * *', '2026-10-24T12:00:00Z')).toBe('2026-10-25T00:30:00.000Z');
+    expect(berlinNext('30 2 * * *', '2026-10-25T00:30:00Z')).toBe('2026-10-26T01:30:00.000Z');
+    // …and a repeating one runs in both.
+    expect(berlinNext('30 * * * *', '2026-10-25T00:30:00Z')).toBe('2026-10-25T01:30:00.000Z');
+  });
+
+  it('matches every minute of a zone with a half-hour offset at its own local times', () => {
+    // India is UTC+05:30 all year: 09:00 there is 03:30 UTC.
+    expect(parseCron('0 9 * * *', 'Asia/Kolkata').next(at('2026-06-01T00:00:00Z')).toISOString()).toBe('2026-06-01T03:30:00.000Z');
+  });
+
+  it('refuses an unknown zone', () => {
+    expect(() => parseCron('0 9 * * *', 'Europe/Atlantis')).toThrow(CronError);
+    expect(cronError('0 9 * * *', 'Mars/Olympus_Mons')).toMatch(/unknown time zone 'Mars\/Olympus_Mons'/);
+    expect(cronError('0 9 * * *', 'America/New_York')).toBeNull();
+  });
+});

@@ -12,6 +12,7 @@ import worker from '../src/index';
 import type { StartRequest } from '../src/runs/executor';
 import { tenantRunLimit } from '../src/limits/enforce';
 import { sweep } from '../src/runs/sweep';
+import { UNKNOWN_DUE } from '../src/triggers/cron';
 import { call, callJson, createFlow, flowBody, token } from './helpers/api';
 import { fakeUrl, listedRuns, received, runToEnd, stepOf, until } from './helpers/runs';
 
@@ -140,6 +141,64 @@ describe('upload events from the queue', () => {
     const retried = await deliver([{ id: 'bad', body: event('acme-up/flaky/boom.jpg') }]);
     expect(retried.explicitAcks).toEqual(['bad']);
     expect((await runsOf(acme, flow.id)).map((r) => r.trigger.key).sort()).toEqual(['flaky/boom.jpg', 'flaky/fine.jpg']);
+  });
+});
+
+describe('upload filters: content type and size', () => {
+  it('start a flow only when every filter it gives matches the object (image/*, exact types, min and max size)', async () => {
+    const tok = await token({ tenant: 'filters-up' });
+    const images = await createFlow(tok, { trigger: { type: 'r2_upload', contentTypes: ['image/*'] }, blocks: logBlock });
+    const documents = await createFlow(tok, {
+      trigger: { type: 'r2_upload', contentTypes: ['application/pdf', 'video/mp4'] },
+      blocks: logBlock,
+    });
+    const small = await createFlow(tok, { trigger: { type: 'r2_upload', minSize: 10, maxSize: 100 }, blocks: logBlock });
+    const bigImages = await createFlow(tok, {
+      trigger: { type: 'r2_upload', prefix: 'in/', contentTypes: ['IMAGE/*'], minSize: 1000 },
+      blocks: logBlock,
+    });
+    const objects: Array<[key: string, contentType: string | undefined, size: number]> = [
+      ['in/a.png', 'image/png', 50],
+      ['in/b.txt', 'text/plain', 50],
+      ['in/c.pdf', 'Application/PDF; charset=binary', 500],
+      ['in/d.jpg', 'image/jpeg', 2000],
+      ['in/e.bin', undefined, 5],
+      ['out/f.webp', 'image/webp', 5000],
+    ];
+    const messages = [];
+    for (const [key, contentType, size] of objects) {
+      const full = `filters-up/${key}`;
+      const put = await env.UPLOADS.put(full, new Uint8Array(size), contentType ? { httpMetadata: { contentType } } : {});
+      messages.push({ id: key, body: event(full, { object: { key: full, size, eTag: put!.etag } }) });
+    }
+    const result = await deliver(messages);
+    expect(result.explicitAcks).toHaveLength(objects.length);
+    const keys = async (flowId: string) => (await runsOf(tok, flowId)).map((r) => r.trigger.key).sort();
+    expect(await keys(images.id)).toEqual(['in/a.png', 'in/d.jpg', 'out/f.webp']);
+    expect(await keys(documents.id)).toEqual(['in/c.pdf']);
+    expect(await keys(small.id)).toEqual(['in/a.png', 'in/b.txt']);
+    expect(await keys(bigImages.id)).toEqual(['in/d.jpg']);
+  });
+
+  it('refuse malformed filters (422)', async () => {
+    const tok = await token({ tenant: 'filters-422' });
+    const cases: Array<[trigger: Record<string, unknown>, path: string]> = [
+      [{ contentTypes: ['*/*'] }, 'trigger.contentTypes[0]'],
+      [{ contentTypes: ['image'] }, 'trigger.contentTypes[0]'],
+      [{ contentTypes: ['im*/png'] }, 'trigger.contentTypes[0]'],
+      [{ contentTypes: [] }, 'trigger.contentTypes'],
+      [{ minSize: -1 }, 'trigger.minSize'],
+      [{ maxSize: 1.5 }, 'trigger.maxSize'],
+      [{ minSize: 10, maxSize: 9 }, 'trigger.maxSize'],
+    ];
+    for (const [filters, path] of cases) {
+      const res = await callJson('POST', '/v1/flows', { token: tok, body: flowBody({ trigger: { type: 'r2_upload', ...filters } }) });
+      expect(res.status, JSON.stringify(filters)).toBe(422);
+      expect(
+        res.body.error.details.map((d: { path: string }) => d.path),
+        JSON.stringify(filters),
+      ).toContain(path);
+    }
   });
 });
 
@@ -470,25 +529,125 @@ describe('schedules', () => {
     await waitOnExecutionContext(ctx);
   }
 
+  /** A minute of an hour at least an hour from now: ticks are never in the past. */
+  const later = (() => {
+    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000 + 2 * 3_600_000;
+    return (minutes: number, seconds = 0) => new Date(hour + minutes * 60_000 + seconds * 1000).toISOString();
+  })();
+  const dueOf = (flowId: string) =>
+    env.DB.prepare('SELECT next_due_at AS due FROM flows WHERE id = ?').bind(flowId).first<string | null>('due');
+  const setDue = (flowId: string, due: string) => env.DB.prepare('UPDATE flows SET next_due_at = ? WHERE id = ?').bind(due, flowId).run();
+
+  it('store each flow its next due minute when it is saved: only enabled schedules have one', async () => {
+    const tok = await token({ tenant: 'cron-due' });
+    const before = Date.now();
+    const every5 = await createFlow(tok, { trigger: { type: 'schedule', cron: '*/5 * * * *' }, blocks: logBlock });
+    const off = await createFlow(tok, { trigger: { type: 'schedule', cron: '* * * * *' }, blocks: logBlock, enabled: false });
+    const manual = await createFlow(tok, { blocks: logBlock });
+    const due = Date.parse((await dueOf(every5.id))!);
+    expect(due).toBeGreaterThan(before);
+    expect(due - before).toBeLessThanOrEqual(5 * 60_000);
+    expect(new Date(due).getUTCMinutes() % 5).toBe(0);
+    expect(await dueOf(off.id)).toBeNull();
+    expect(await dueOf(manual.id)).toBeNull();
+    // Enabling it (a new version) gives it one; so does changing the expression.
+    const enabled = await callJson('PUT', `/v1/flows/${off.id}`, {
+      token: tok,
+      body: flowBody({ trigger: off.trigger, blocks: logBlock }),
+    });
+    expect(enabled.status).toBe(200);
+    expect(Date.parse((await dueOf(off.id))!) - Date.now()).toBeLessThanOrEqual(60_000);
+    // In a time zone: 09:00 in Berlin is 08:00 UTC in winter (and 07:00 in summer).
+    const berlin = await createFlow(tok, { trigger: { type: 'schedule', cron: '0 9 * * *', timezone: 'Europe/Berlin' }, blocks: logBlock });
+    expect(await dueOf(berlin.id)).toMatch(/T08:00:00\.000Z$/);
+  });
+
   it('start due flows once per minute, not others, even when the handler runs twice', async () => {
     const tok = await token({ tenant: 'cron-tenant' });
     const every5 = await createFlow(tok, { trigger: { type: 'schedule', cron: '*/5 * * * *' }, blocks: logBlock });
     const every7 = await createFlow(tok, { trigger: { type: 'schedule', cron: '*/7 * * * *' }, blocks: logBlock });
     const off = await createFlow(tok, { trigger: { type: 'schedule', cron: '* * * * *' }, blocks: logBlock, enabled: false });
+    // As if saved just before: due at their next minutes after later(4).
+    await setDue(every5.id, later(5));
+    await setDue(every7.id, later(7));
 
-    await fire('2026-11-26T12:05:00.000Z');
-    await fire('2026-11-26T12:05:30.000Z');
+    await fire(later(5));
+    await fire(later(5, 30));
     const runs = await runsOf(tok, every5.id);
     expect(runs).toHaveLength(1);
-    expect(runs[0].trigger).toEqual({ type: 'schedule', cron: '*/5 * * * *', scheduledTime: '2026-11-26T12:05:00.000Z' });
+    expect(runs[0].trigger).toEqual({ type: 'schedule', cron: '*/5 * * * *', scheduledTime: later(5) });
     expect(await runsOf(tok, every7.id)).toEqual([]);
     expect(await runsOf(tok, off.id)).toEqual([]);
+    expect(await dueOf(every5.id)).toBe(later(10));
+    expect(await dueOf(every7.id)).toBe(later(7));
 
-    await fire('2026-11-26T12:07:00.000Z');
+    await fire(later(7));
     expect(await runsOf(tok, every7.id)).toHaveLength(1);
     expect(await runsOf(tok, every5.id)).toHaveLength(1);
-    await fire('2026-11-26T12:10:00.000Z');
+    await fire(later(10));
     expect(await runsOf(tok, every5.id)).toHaveLength(2);
+    expect(await dueOf(every7.id)).toBe(later(14));
+  });
+
+  it('start a due minute the tick missed, late, within 5 minutes; skip older ones', async () => {
+    const tok = await token({ tenant: 'cron-late' });
+    const flow = await createFlow(tok, { trigger: { type: 'schedule', cron: '*/5 * * * *' }, blocks: logBlock });
+    await setDue(flow.id, later(20));
+    await fire(later(23));
+    const runs = await runsOf(tok, flow.id);
+    expect(runs.map((r) => r.trigger.scheduledTime)).toEqual([later(20)]);
+    expect(await dueOf(flow.id)).toBe(later(25));
+
+    await setDue(flow.id, later(30));
+    await fire(later(40));
+    expect(await runsOf(tok, flow.id)).toHaveLength(1);
+    expect(await dueOf(flow.id)).toBe(later(45));
+  });
+
+  it('fire a schedule saved before due times were kept when its expression matches the minute', async () => {
+    const tok = await token({ tenant: 'cron-migrated' });
+    const flow = await createFlow(tok, { trigger: { type: 'schedule', cron: '*/5 * * * *' }, blocks: logBlock });
+    await setDue(flow.id, UNKNOWN_DUE); // what migration 0004 stores for them
+    await fire(later(3));
+    expect(await runsOf(tok, flow.id)).toEqual([]);
+    expect(await dueOf(flow.id)).toBe(later(5));
+    await setDue(flow.id, UNKNOWN_DUE);
+    await fire(later(5));
+    expect((await runsOf(tok, flow.id)).map((r) => r.trigger.scheduledTime)).toEqual([later(5)]);
+  });
+
+  it('run a Europe/Berlin schedule at its UTC minute, and move it on across the change to summer time', async () => {
+    const tok = await token({ tenant: 'cron-berlin' });
+    const flow = await createFlow(tok, { trigger: { type: 'schedule', cron: '0 9 * * *', timezone: 'Europe/Berlin' }, blocks: logBlock });
+    // 2027-03-28 is the last Sunday of March: 09:00 in Berlin is 08:00 UTC the day before, 07:00 UTC that day.
+    await setDue(flow.id, '2027-03-27T08:00:00.000Z');
+    await fire('2027-03-27T08:00:00.000Z');
+    const runs = await runsOf(tok, flow.id);
+    expect(runs.map((r) => r.trigger)).toEqual([
+      { type: 'schedule', cron: '0 9 * * *', timezone: 'Europe/Berlin', scheduledTime: '2027-03-27T08:00:00.000Z' },
+    ]);
+    expect(await dueOf(flow.id)).toBe('2027-03-28T07:00:00.000Z');
+    await fire('2027-03-28T07:00:00.000Z');
+    expect(await runsOf(tok, flow.id)).toHaveLength(2);
+    expect(await dueOf(flow.id)).toBe('2027-03-29T07:00:00.000Z');
+  });
+
+  it('refuse an unknown time zone, and a cron expression that is invalid in any zone (422)', async () => {
+    const tok = await token({ tenant: 'cron-422' });
+    const bad = await callJson('POST', '/v1/flows', {
+      token: tok,
+      body: flowBody({ trigger: { type: 'schedule', cron: '0 9 * * *', timezone: 'Europe/Atlantis' } }),
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.details).toEqual([
+      { path: 'trigger.timezone', message: expect.stringMatching(/unknown time zone 'Europe\/Atlantis'/) },
+    ]);
+    const badCron = await callJson('POST', '/v1/flows', {
+      token: tok,
+      body: flowBody({ trigger: { type: 'schedule', cron: '0 25 * * *', timezone: 'Asia/Tokyo' } }),
+    });
+    expect(badCron.status).toBe(422);
+    expect(badCron.body.error.details[0]).toEqual({ path: 'trigger.cron', message: 'hour field: 25 is out of range 0-23' });
   });
 });
 

@@ -3,6 +3,7 @@ import type { Block, FlowDefinition, FlowInput, FlowNotify, Trigger } from '../f
 import { NotFoundError } from '../lib/errors';
 import { newId, randomToken } from '../lib/ids';
 import type { WrappedFlowKey } from '../crypto/envelope';
+import { nextDueAt } from '../triggers/cron';
 import { auditInsert, auditInsertIfChanged } from './audit';
 import { nowIso, type Db } from './client';
 import { page, type Page, type PageQuery } from './pagination';
@@ -102,6 +103,7 @@ export async function createFlow(scope: TenantScope, flowId: string, input: Flow
     blocks: input.blocks,
     notify: input.notify ?? null,
     hookId: input.trigger.type === 'webhook' ? newHookId() : null,
+    nextDueAt: nextDueAt(input.trigger, input.enabled ?? true, new Date(now)),
     createdAt: now,
     updatedAt: now,
   };
@@ -148,6 +150,7 @@ export async function updateFlow(
     hookId: current.hookId ?? (input.trigger.type === 'webhook' ? newHookId() : null),
     updatedAt: nowIso(),
   };
+  next.nextDueAt = nextDueAt(next.trigger, next.enabled, new Date(next.updatedAt));
   const [updated] = await scope.db.batch([
     scope.db
       .update(flows)

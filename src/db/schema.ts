@@ -30,6 +30,12 @@ export const flows = sqliteTable(
     /** Where and when to notify about finished runs (contract 1.1, "Flow notifications"). */
     notify: text('notify', { mode: 'json' }).$type<FlowNotify>(),
     hookId: text('hook_id'),
+    /**
+     * An enabled schedule flow's next due minute (null for every other flow):
+     * the minute tick reads the flows due, through its index, instead of
+     * evaluating every schedule. Written with the flow, and by the tick.
+     */
+    nextDueAt: text('next_due_at'),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
   },
@@ -37,6 +43,7 @@ export const flows = sqliteTable(
     index('flows_tenant_idx').on(t.tenantId, t.id),
     index('flows_trigger_idx').on(t.triggerType, t.tenantId),
     uniqueIndex('flows_hook_idx').on(t.hookId),
+    index('flows_next_due_idx').on(t.nextDueAt),
   ],
 );
 

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { BLOCKS, type BlockType, exitFields } from '../blocks/registry';
-import { cronError } from '../triggers/cron';
+import { cronError, isTimeZone } from '../triggers/cron';
 import { chainOf, checkGraph } from './graph';
 
 export const BLOCK_ID = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
@@ -9,6 +9,8 @@ export const MAX_BLOCKS = 100;
 const blockId = z.string().regex(BLOCK_ID, 'block ids match ^[A-Za-z][A-Za-z0-9_]{0,63}$');
 const successor = blockId.nullable().optional();
 const secretName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'names a secret of this flow');
+/** `type/subtype` or `type/*` (a wildcard only after the slash), as in an r2_upload trigger's contentTypes. */
+export const CONTENT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}\/(\*|[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,127})$/;
 
 export const TriggerSchema = z
   .discriminatedUnion('type', [
@@ -40,17 +42,39 @@ export const TriggerSchema = z
         type: z.literal('r2_upload'),
         prefix: z.string().max(1024).optional(),
         suffix: z.string().max(1024).optional(),
+        contentTypes: z
+          .array(z.string().regex(CONTENT_TYPE_PATTERN, 'a content type such as image/png or image/*'))
+          .min(1)
+          .max(50)
+          .optional()
+          .openapi({ description: "The object's Content-Type must match one (`image/*`: any image); case and parameters are ignored" }),
+        minSize: z.number().int().nonnegative().optional().openapi({ description: 'bytes, inclusive' }),
+        maxSize: z.number().int().nonnegative().optional().openapi({ description: 'bytes, inclusive' }),
       })
-      .strict(),
+      .strict()
+      .refine((t) => t.minSize === undefined || t.maxSize === undefined || t.minSize <= t.maxSize, {
+        path: ['maxSize'],
+        message: 'maxSize is smaller than minSize',
+      }),
     z
       .object({
         type: z.literal('schedule'),
-        cron: z.string().superRefine((cron, ctx) => {
-          const error = cronError(cron);
-          if (error) ctx.addIssue({ code: 'custom', message: error });
-        }),
+        cron: z.string(),
+        timezone: z.string().max(64).optional().openapi({ description: 'IANA time zone the expression is read in (default UTC)' }),
       })
-      .strict(),
+      .strict()
+      .superRefine((trigger, ctx) => {
+        if (trigger.timezone !== undefined && !isTimeZone(trigger.timezone)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['timezone'],
+            message: `unknown time zone '${trigger.timezone}' (an IANA name such as Europe/Berlin)`,
+          });
+          return;
+        }
+        const error = cronError(trigger.cron, trigger.timezone);
+        if (error) ctx.addIssue({ code: 'custom', path: ['cron'], message: error });
+      }),
   ])
   .openapi('Trigger');
 

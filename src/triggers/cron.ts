@@ -1,9 +1,14 @@
 /**
- * A dependency-free parser and matcher for standard 5-field cron expressions
- * (Vixie/POSIX semantics), evaluated in UTC. Used by schedule-triggered flows.
+ * Standard 5-field cron expressions (Vixie semantics) for schedule-triggered
+ * flows, evaluated in UTC or an IANA time zone. Parsing and the calendar
+ * search are croner's; this module fixes the dialect (exactly five fields;
+ * no seconds, years, macros or Quartz's L, W, # and ?) and Vixie cron's day
+ * rule, and names the field at fault in errors.
  */
+import { Cron } from 'croner';
+import type { Trigger } from '../flows/definition';
 
-/** Thrown for an invalid expression, or by `next()` when a schedule never fires. */
+/** Thrown for an invalid expression or time zone, or by `next()` when a schedule never fires. */
 export class CronError extends Error {
   constructor(message: string) {
     super(message);
@@ -11,217 +16,171 @@ export class CronError extends Error {
   }
 }
 
-/** A parsed cron expression. Every method works on whole UTC minutes. */
+/** A parsed cron expression. Every method works on whole minutes. */
 export interface CronSchedule {
   /** The expression as given, trimmed. */
   readonly expression: string;
-  /** Whether the UTC minute containing `date` matches (seconds and milliseconds are ignored). */
+  /** The IANA time zone its fields are read in. */
+  readonly timezone: string;
+  /** Whether the minute containing `date` matches (seconds and milliseconds are ignored). */
   matches(date: Date): boolean;
-  /** The first matching UTC minute strictly after `after`; throws CronError if the schedule never matches. */
+  /** The first matching minute strictly after `after`; throws CronError if the schedule never matches. */
   next(after: Date): Date;
 }
 
 const MAX_LENGTH = 200;
 const MINUTE_MS = 60_000;
-/**
- * The Gregorian calendar repeats exactly every 400 years (146097 days, a whole
- * number of weeks), so a schedule with no match in that window never matches.
- * A shorter bound would be wrong: `0 0 29 2 *` has an 8-year gap around 2100,
- * and a leap day on a given weekday can be up to 40 years away.
- */
-const SEARCH_LIMIT_MS = 146_097 * 24 * 60 * MINUTE_MS;
+const FIELD_NAMES = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'] as const;
+const RANGES = ['0-59', '0-23', '1-31', '1-12', '0-7'] as const;
 /** L, W, # and ? are Quartz/cronie extensions; caught early to name them in the error. */
 const EXTENSION = /[#?]|^\d*L$|^L-\d+$|^\d+W$|^LW$/i;
 
-interface FieldSpec {
-  readonly name: string;
-  readonly min: number;
-  readonly max: number;
-  /** Names in value order; the first one stands for `min`. */
-  readonly names?: readonly string[];
+/** Whether `timezone` is an IANA zone this runtime knows. */
+export function isTimeZone(timezone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-const MINUTE: FieldSpec = { name: 'minute', min: 0, max: 59 };
-const HOUR: FieldSpec = { name: 'hour', min: 0, max: 23 };
-const DAY_OF_MONTH: FieldSpec = { name: 'day-of-month', min: 1, max: 31 };
-const MONTH: FieldSpec = {
-  name: 'month',
-  min: 1,
-  max: 12,
-  names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'],
-};
-const DAY_OF_WEEK: FieldSpec = {
-  name: 'day-of-week',
-  min: 0,
-  max: 7,
-  names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'],
-};
-const FIELDS = [MINUTE, HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK];
-const FIELD_NAMES = FIELDS.map((spec) => spec.name).join(' ');
+type Fields = [string, string, string, string, string];
 
-type Fields = [minute: string, hour: string, dayOfMonth: string, month: string, dayOfWeek: string];
-
-function hasFiveFields(fields: string[]): fields is Fields {
-  return fields.length === FIELDS.length;
-}
-
-/** A set of field values: `set[v] === true` when value `v` is included. */
-type ValueSet = readonly boolean[];
-
-function fieldError(spec: FieldSpec, message: string): CronError {
-  return new CronError(`${spec.name} field: ${message}`);
-}
-
-/** A number or (for month and day-of-week) a case-insensitive name, within the field's range. */
-function parseValue(token: string, spec: FieldSpec): number {
-  let value: number;
-  if (/^\d+$/.test(token)) {
-    value = Number(token);
-  } else {
-    const index = spec.names?.indexOf(token.toUpperCase()) ?? -1;
-    if (index < 0) {
-      const expected = spec.names ? 'a number or name' : 'a number';
-      throw fieldError(spec, `'${token}' is not ${expected}`);
+/** Checks what croner would accept but the contract does not, or reports with our words. */
+function checkDialect(fields: Fields): void {
+  fields.forEach((field, i) => {
+    const name = FIELD_NAMES[i]!;
+    for (const item of field.split(',')) {
+      if (item === '') throw new CronError(`${name} field: empty list item`);
+      if (EXTENSION.test(item)) throw new CronError(`${name} field: '${item}' uses L, W, # or ?, which are not supported`);
+      const [range = '', step, extra] = item.split('/');
+      if (extra !== undefined) throw new CronError(`${name} field: '${item}' has more than one step`);
+      if (step !== undefined && !/^[1-9]\d*$/.test(step)) throw new CronError(`${name} field: step '${step}' is not a positive integer`);
+      if (range === '') throw new CronError(`${name} field: '${item}' has no start`);
+      const bounds = range.split('-');
+      if (bounds.length > 2) throw new CronError(`${name} field: '${range}' is not a valid range`);
+      if (bounds.includes('')) throw new CronError(`${name} field: '' is not a number`);
     }
-    value = spec.min + index;
+  });
+}
+
+/**
+ * Why croner refuses an expression, in our words and naming the field and
+ * item at fault (`hour field: 24 is out of range 0-23`): each field, then each
+ * item of the failing field, is tried on its own.
+ */
+function fieldError(fields: Fields, options: object): CronError {
+  const refusal = (i: number, field: string): string | null => {
+    try {
+      new Cron(fields.map((_, j) => (j === i ? field : '*')).join(' '), options);
+      return null;
+    } catch (err) {
+      return err instanceof Error ? err.message.replace(/^CronPattern: /, '') : String(err);
+    }
+  };
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]!;
+    if (refusal(i, field) === null) continue;
+    const name = FIELD_NAMES[i];
+    for (const item of field.split(',')) {
+      const message = refusal(i, item);
+      if (message === null) continue;
+      if (/Invalid value for/.test(message)) return new CronError(`${name} field: ${item} is out of range ${RANGES[i]}`);
+      if (/larger than to value/.test(message)) return new CronError(`${name} field: range '${item}' is reversed`);
+      if (/illegal characters/.test(message))
+        return new CronError(`${name} field: '${item}' is not a number${i === 3 || i === 4 ? ' or name' : ''}`);
+      if (/steps cannot be greater/.test(message))
+        return new CronError(`${name} field: the step of '${item}' is larger than the field's range`);
+      return new CronError(`${name} field: '${item}' is not valid (${message.replace(/^Syntax error, /, '').replace(/\.$/, '')})`);
+    }
+    return new CronError(`${name} field: '${field}' is not valid`);
   }
-  if (value < spec.min || value > spec.max) {
-    throw fieldError(spec, `${token} is out of range ${spec.min}-${spec.max}`);
-  }
-  return value;
-}
-
-function parseStep(token: string, spec: FieldSpec): number {
-  if (!/^\d+$/.test(token) || Number(token) === 0) {
-    throw fieldError(spec, `step '${token}' is not a positive integer`);
-  }
-  return Number(token);
-}
-
-/** `*`, `a` or `a-b`; `hasStep` turns a lone `a` into `a-max` (the `a/n` form). */
-function parseRange(token: string, spec: FieldSpec, hasStep: boolean): [number, number] {
-  if (token === '*') return [spec.min, spec.max];
-  const bounds = token.split('-');
-  if (bounds.length > 2) throw fieldError(spec, `'${token}' is not a valid range`);
-  const [startToken = '', endToken] = bounds;
-  const start = parseValue(startToken, spec);
-  if (endToken === undefined) return [start, hasStep ? spec.max : start];
-  const end = parseValue(endToken, spec);
-  if (start > end) throw fieldError(spec, `range '${token}' is reversed`);
-  return [start, end];
-}
-
-/** One comma-separated item: a range with an optional `/step`, added to `set`. */
-function addItem(item: string, spec: FieldSpec, set: boolean[]): void {
-  if (item === '') throw fieldError(spec, 'empty list item');
-  if (EXTENSION.test(item)) throw fieldError(spec, `'${item}' uses L, W, # or ?, which are not supported`);
-  const parts = item.split('/');
-  if (parts.length > 2) throw fieldError(spec, `'${item}' has more than one step`);
-  const [rangeToken = '', stepToken] = parts;
-  const step = stepToken === undefined ? 1 : parseStep(stepToken, spec);
-  const [start, end] = parseRange(rangeToken, spec, stepToken !== undefined);
-  for (let value = start; value <= end; value += step) set[value] = true;
-}
-
-function parseField(text: string, spec: FieldSpec): ValueSet {
-  const set = new Array<boolean>(spec.max + 1).fill(false);
-  for (const item of text.split(',')) addItem(item, spec, set);
-  return set;
-}
-
-/** 7 is another name for Sunday; fold it onto 0 so lookups can use getUTCDay() directly. */
-function foldSunday(set: ValueSet): ValueSet {
-  return set.slice(0, 7).map((on, day) => on || (day === 0 && set[7] === true));
+  return new CronError('invalid expression');
 }
 
 class Schedule implements CronSchedule {
-  private readonly minutes: ValueSet;
-  private readonly hours: ValueSet;
-  private readonly daysOfMonth: ValueSet;
-  private readonly months: ValueSet;
-  private readonly daysOfWeek: ValueSet;
-  /** Vixie cron: if both day fields are restricted, either may match; otherwise both must. */
-  private readonly eitherDay: boolean;
-
   constructor(
     readonly expression: string,
-    [minute, hour, dayOfMonth, month, dayOfWeek]: Fields,
-  ) {
-    this.minutes = parseField(minute, MINUTE);
-    this.hours = parseField(hour, HOUR);
-    this.daysOfMonth = parseField(dayOfMonth, DAY_OF_MONTH);
-    this.months = parseField(month, MONTH);
-    this.daysOfWeek = foldSunday(parseField(dayOfWeek, DAY_OF_WEEK));
-    // As in Vixie cron, "restricted" is decided by the first character, so `*/2` counts as unrestricted.
-    this.eitherDay = !dayOfMonth.startsWith('*') && !dayOfWeek.startsWith('*');
-  }
+    readonly timezone: string,
+    private readonly cron: Cron,
+  ) {}
 
   matches(date: Date): boolean {
-    return (
-      this.months[date.getUTCMonth() + 1] === true &&
-      this.dayMatches(date) &&
-      this.hours[date.getUTCHours()] === true &&
-      this.minutes[date.getUTCMinutes()] === true
-    );
+    return this.cron.match(new Date(Math.floor(date.getTime() / MINUTE_MS) * MINUTE_MS));
   }
 
   next(after: Date): Date {
     const from = after.getTime();
     if (Number.isNaN(from)) throw new RangeError('next(): invalid date');
-    const limit = from + SEARCH_LIMIT_MS;
-    let time = Math.floor(from / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
-    // Skip whole months, days and hours that cannot match, so even a full search takes only thousands of steps.
-    while (time <= limit) {
-      const date = new Date(time);
-      const year = date.getUTCFullYear();
-      const month = date.getUTCMonth();
-      const day = date.getUTCDate();
-      const hour = date.getUTCHours();
-      if (this.months[month + 1] !== true) time = Date.UTC(year, month + 1, 1);
-      else if (!this.dayMatches(date)) time = Date.UTC(year, month, day + 1);
-      else if (this.hours[hour] !== true) time = Date.UTC(year, month, day, hour + 1);
-      else if (this.minutes[date.getUTCMinutes()] !== true) time += MINUTE_MS;
-      else return date;
-    }
-    throw new CronError(`'${this.expression}' never matches`);
-  }
-
-  /** Day-of-month and day-of-week of `date`, combined by the Vixie rule. */
-  private dayMatches(date: Date): boolean {
-    const dom = this.daysOfMonth[date.getUTCDate()] === true;
-    const dow = this.daysOfWeek[date.getUTCDay()] === true;
-    return this.eitherDay ? dom || dow : dom && dow;
+    const next = this.cron.nextRun(new Date(Math.floor(from / MINUTE_MS) * MINUTE_MS + MINUTE_MS - 1000));
+    if (!next) throw new CronError(`'${this.expression}' never matches`);
+    return next;
   }
 }
 
 /**
- * Parses a 5-field cron expression (minute hour day-of-month month day-of-week), evaluated in UTC.
+ * Parses a 5-field cron expression (minute hour day-of-month month
+ * day-of-week), read in `timezone` (default UTC). Across a daylight-saving
+ * change, a time that does not exist runs at the first minute after the gap
+ * when its minute and hour fields are fixed values or lists (`30 2 * * *`),
+ * and is skipped when they repeat (`*\/30 * * * *`); a time that occurs twice
+ * runs once, at the first, for fixed ones, and twice for repeating ones.
  *
- * @throws CronError naming the offending field, e.g. `minute field: 61 is out of range 0-59`.
- * @example parseCron('*\/15 9-17 * * MON-FRI').next(new Date())
+ * @throws CronError naming the offending field, e.g. `minute field: '61' is out of range 0-59`.
  */
-export function parseCron(expression: string): CronSchedule {
-  if (expression.length > MAX_LENGTH) {
-    throw new CronError(`expression is longer than ${MAX_LENGTH} characters`);
-  }
+export function parseCron(expression: string, timezone = 'UTC'): CronSchedule {
+  if (expression.length > MAX_LENGTH) throw new CronError(`expression is longer than ${MAX_LENGTH} characters`);
+  if (!isTimeZone(timezone)) throw new CronError(`unknown time zone '${timezone}' (an IANA name such as Europe/Berlin)`);
   const trimmed = expression.trim();
   const fields = trimmed === '' ? [] : trimmed.split(/\s+/);
-  if (fields[0]?.startsWith('@')) {
-    throw new CronError(`macro '${fields[0]}' is not supported; use 5 fields (${FIELD_NAMES})`);
+  if (fields[0]?.startsWith('@')) throw new CronError(`macro '${fields[0]}' is not supported; use 5 fields (${FIELD_NAMES.join(' ')})`);
+  if (fields.length !== FIELD_NAMES.length)
+    throw new CronError(`expected ${FIELD_NAMES.length} fields (${FIELD_NAMES.join(' ')}), got ${fields.length}`);
+  checkDialect(fields as Fields);
+  const [, , dayOfMonth, , dayOfWeek] = fields as Fields;
+  const options = {
+    timezone,
+    mode: '5-part' as const,
+    // `a/n` means a-max/n, as in Vixie cron.
+    sloppyRanges: true,
+    // Vixie cron: when both day fields are restricted either may match, otherwise both must; a field starting with * counts as unrestricted.
+    domAndDow: dayOfMonth.startsWith('*') || dayOfWeek.startsWith('*'),
+    // Fixed-time jobs (for DST) are those whose minute and hour have no * or step, as Vixie cron decides.
+    fixedTimeRule: 'no-wildcard' as const,
+  };
+  let cron: Cron;
+  try {
+    cron = new Cron(trimmed, options);
+  } catch {
+    throw fieldError(fields as Fields, options);
   }
-  if (!hasFiveFields(fields)) {
-    throw new CronError(`expected ${FIELDS.length} fields (${FIELD_NAMES}), got ${fields.length}`);
-  }
-  return new Schedule(trimmed, fields);
+  return new Schedule(trimmed, timezone, cron);
 }
 
-/** Validates an expression for schemas: `null` when valid, otherwise the CronError message. */
-export function cronError(expression: string): string | null {
+/** Validates an expression (and time zone) for schemas: `null` when valid, otherwise the CronError message. */
+export function cronError(expression: string, timezone?: string): string | null {
   try {
-    parseCron(expression);
+    parseCron(expression, timezone);
     return null;
   } catch (error) {
     if (error instanceof CronError) return error.message;
     throw error;
+  }
+}
+
+/**
+ * Stored for a flow whose next due time is not known (a schedule saved before
+ * due times were kept): the tick fires it when its expression matches the minute.
+ */
+export const UNKNOWN_DUE = new Date(0).toISOString();
+
+/** A flow's next due minute strictly after `after`, as stored in `flows.next_due_at`: null unless it is an enabled schedule that can fire. */
+export function nextDueAt(trigger: Trigger, enabled: boolean, after: Date): string | null {
+  if (!enabled || trigger.type !== 'schedule') return null;
+  try {
+    return parseCron(trigger.cron, trigger.timezone).next(after).toISOString();
+  } catch {
+    return null; // never matches (or no longer parses): never due
   }
 }

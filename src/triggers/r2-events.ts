@@ -3,6 +3,8 @@
  * the same messages sent by the uploads route) start one run per matching
  * enabled `r2_upload` flow of the key's tenant.
  *
+ * A flow's trigger may filter on the key (prefix, suffix), the object's
+ * Content-Type (`image/*`) and its size; all given filters must match.
  * Runs count against the tenant's rate limit (a limited message is retried
  * later), and a flow is never started by an object one of its own runs wrote.
  *
@@ -51,10 +53,10 @@ export async function handleUploadEvents(batch: MessageBatch<unknown>, env: Env)
   await Promise.all(
     uploads.map(async (upload) => {
       try {
-        const matching = await withoutWriter(
+        const matching = await matchingObject(
           env,
           upload,
-          candidates.filter((flow) => flow.tenantId === upload.tenantId && matches(flow.trigger, upload.key)),
+          candidates.filter((flow) => flow.tenantId === upload.tenantId && keyMatches(flow.trigger, upload.key)),
         );
         if (matching.length > 0) {
           const decision = await takeTokens(env, `tenant:${upload.tenantId}`, tenantRunLimit(env), matching.length);
@@ -107,17 +109,42 @@ function uploadFlowsOf(db: Db, tenantIds: string[]): Promise<FlowRow[]> {
     .where(and(eq(flows.triggerType, 'r2_upload'), eq(flows.enabled, true), inArray(flows.tenantId, tenantIds)));
 }
 
-/** The flows, less the one whose run wrote this object (no flow triggers itself through its own writes). */
-async function withoutWriter(env: Env, upload: Upload, flows: FlowRow[]): Promise<FlowRow[]> {
+/**
+ * The flows whose filters the object itself passes (content type, size),
+ * less the one whose run wrote it: no flow triggers itself through its own
+ * writes. One HEAD per event, and only when some flow's key filters matched.
+ */
+async function matchingObject(env: Env, upload: Upload, flows: FlowRow[]): Promise<FlowRow[]> {
   if (flows.length === 0) return flows;
   const object = await env.UPLOADS.head(upload.event.object.key);
   const writer = object?.customMetadata?.[WRITTEN_BY_FLOW];
-  return writer ? flows.filter((flow) => flow.id !== writer) : flows;
+  const contentType = object?.httpMetadata?.contentType;
+  const size = upload.event.object.size ?? object?.size;
+  return flows.filter((flow) => flow.id !== writer && objectMatches(flow.trigger, contentType, size));
 }
 
-function matches(trigger: Trigger, key: string): boolean {
+function keyMatches(trigger: Trigger, key: string): boolean {
   if (trigger.type !== 'r2_upload') return false;
   return key.startsWith(trigger.prefix ?? '') && key.endsWith(trigger.suffix ?? '');
+}
+
+/** Every filter the trigger gives must match; an unknown content type or size matches no filter on it. */
+export function objectMatches(trigger: Trigger, contentType: string | undefined, size: number | undefined): boolean {
+  if (trigger.type !== 'r2_upload') return false;
+  if (trigger.contentTypes && !contentTypeMatches(trigger.contentTypes, contentType)) return false;
+  if (trigger.minSize !== undefined && (size === undefined || size < trigger.minSize)) return false;
+  if (trigger.maxSize !== undefined && (size === undefined || size > trigger.maxSize)) return false;
+  return true;
+}
+
+/** `image/*` matches any image type; otherwise the type must be equal. Case and parameters (`; charset=…`) are ignored. */
+export function contentTypeMatches(patterns: readonly string[], contentType: string | undefined): boolean {
+  const type = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (!type) return false;
+  return patterns.some((pattern) => {
+    const wanted = pattern.toLowerCase();
+    return wanted.endsWith('/*') ? type.startsWith(wanted.slice(0, -1)) : type === wanted;
+  });
 }
 
 async function startUploadRun(env: Env, flow: FlowRow, upload: Upload): Promise<void> {
