@@ -25,7 +25,7 @@ export default defineConfig(async () => {
             include: ['test/*.test.ts'],
             testTimeout: 30_000,
             setupFiles: ['test/helpers/apply-migrations.ts'],
-            globalSetup: ['test/helpers/fake-api.global.ts'],
+            globalSetup: ['test/helpers/fake-api.global.ts', 'test/helpers/images.global.ts'],
           },
         },
         {

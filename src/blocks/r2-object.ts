@@ -31,8 +31,8 @@ type Params = z.infer<typeof r2ObjectParams>;
  */
 export const WRITTEN_BY_FLOW = 'powerflows-flow';
 
-/** Resolves a rendered key inside the tenant's namespace; any escape attempt fails the step. */
-function resolve(context: StepContext, key: unknown): string {
+/** Resolves a rendered key inside the tenant's namespace; any escape attempt fails the step. Every block that names an object uses it. */
+export function resolveKey(context: Pick<StepContext, 'tenantId'>, key: unknown): string {
   try {
     return tenantKey(context.tenantId, asText(key));
   } catch (err) {
@@ -56,7 +56,7 @@ export const r2ObjectBlock: BlockSpec<Params> = {
   params: r2ObjectParams,
   async run(params, context) {
     const key = asText(params.key);
-    const fullKey = resolve(context, key);
+    const fullKey = resolveKey(context, key);
     const bucket = context.env.UPLOADS;
     switch (params.action) {
       case 'head': {
@@ -75,7 +75,7 @@ export const r2ObjectBlock: BlockSpec<Params> = {
       }
       case 'copy': {
         const destination = asText(params.destinationKey);
-        const destinationKey = resolve(context, destination);
+        const destinationKey = resolveKey(context, destination);
         const source = await getOrFail(context, fullKey, key);
         await bucket.put(destinationKey, source.body, {
           httpMetadata: source.httpMetadata,

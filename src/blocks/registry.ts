@@ -2,6 +2,7 @@ import { conditionBlock } from './condition';
 import { delayBlock } from './delay';
 import { forEachBlock } from './for-each';
 import { httpRequestBlock } from './http-request';
+import { imageInfoBlock, imageTransformBlock } from './images';
 import { logBlock } from './log';
 import { r2ObjectBlock } from './r2-object';
 import { setBlock } from './set';
@@ -23,6 +24,8 @@ export const BLOCKS = {
   switch: switchBlock,
   for_each: forEachBlock,
   trigger_flow: triggerFlowBlock,
+  image_info: imageInfoBlock,
+  image_transform: imageTransformBlock,
 } as const satisfies Record<string, BlockSpec>;
 
 export type BlockType = keyof typeof BLOCKS;
