@@ -180,6 +180,9 @@ describe('http_request block, directly', () => {
     signal: new AbortController().signal,
     secrets: { used: new Set(), allowedHosts: {}, literalHosts: new Set(), masker: EMPTY_MASKER },
     template: {},
+    data: () => {
+      throw new Error('not in these tests');
+    },
     regexBudget: { left: Number.MAX_SAFE_INTEGER },
     engine: {
       iterate: () => Promise.reject(new Error('not in these tests')),

@@ -186,6 +186,9 @@ describe('image_transform', () => {
       signal: new AbortController().signal,
       secrets: { used: new Set(), allowedHosts: {}, literalHosts: new Set(), masker: EMPTY_MASKER },
       template: {},
+      data: () => {
+        throw new Error('not used');
+      },
       regexBudget: { left: 0 },
       engine: { iterate: () => Promise.reject(new Error('not used')), startFlow: () => Promise.reject(new Error('not used')) },
       allowPrivateNetwork: false,

@@ -1,3 +1,4 @@
+import { codeBlock } from './code';
 import { conditionBlock } from './condition';
 import { delayBlock } from './delay';
 import { forEachBlock } from './for-each';
@@ -24,6 +25,7 @@ export const BLOCKS = {
   switch: switchBlock,
   for_each: forEachBlock,
   trigger_flow: triggerFlowBlock,
+  code: codeBlock,
   image_info: imageInfoBlock,
   image_transform: imageTransformBlock,
 } as const satisfies Record<string, BlockSpec>;

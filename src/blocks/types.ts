@@ -1,6 +1,7 @@
 import type { z } from '@hono/zod-openapi';
 import type { Masker } from '../crypto/redact';
 import type { Env } from '../env';
+import type { TemplateContext } from '../flows/templates';
 import type { LogLevel } from '../runs/types';
 
 /** What a step's block sees of its run. */
@@ -31,6 +32,8 @@ export interface StepContext {
    * end up in it only in part, where masking cannot find it.
    */
   template: Readonly<Record<string, unknown>>;
+  /** What the step's templates read (trigger, steps, variables, environment, run, flow), without the secrets: the `code` block's input. */
+  data(): Readonly<Omit<TemplateContext, 'secrets'>>;
   /** What is left of the run's budget for regular expressions (see `condition`); shared by all its steps. */
   regexBudget: { left: number };
   /** What only the run engine can do, for the blocks that drive other blocks or runs. */

@@ -673,6 +673,10 @@ export class FlowExecutor extends DurableObject<Env> {
         startFlow: (flowId, input) => this.startChild(run, scope.at, flowId, input),
       },
       template: block.params as Record<string, unknown>,
+      data: () => {
+        const { secrets: _secrets, ...data } = this.templateContext(run, secrets, scope);
+        return data;
+      },
       regexBudget: run.regexBudget,
       env: this.env,
       tenantId: run.init.tenantId,
