@@ -119,6 +119,8 @@ export function definitionOf(flow) {
   /** @type {Record<string, unknown>} */
   const def = { name: flow.name, enabled: flow.enabled, trigger: flow.trigger, blocks: flow.blocks };
   if (flow.description !== undefined && flow.description !== null) def.description = flow.description;
+  // Kept as given so that saving from the page never drops it.
+  if (flow.notify !== undefined && flow.notify !== null) def.notify = flow.notify;
   return def;
 }
 
@@ -173,6 +175,12 @@ export const api = {
     /** @param {string} runId */
     cancel: (runId) => request('POST', `/v1/runs/${enc(runId)}/cancel`),
   },
+
+  /** `GET /v1/blocks`: every block type with the JSON Schema of its params. */
+  blocks: () => request('GET', '/v1/blocks'),
+
+  /** `GET /v1/env`: the tenant's environment variables. */
+  env: () => request('GET', '/v1/env'),
 
   /** @param {{ runId: string } | { flowId: string }} target @returns {Promise<{ ticket: string, expiresAt: string }>} */
   liveTicket: (target) => request('POST', '/v1/live-tickets', { body: target }),

@@ -9,8 +9,8 @@
 import { api, ApiError } from './api.js';
 
 /**
- * @typedef {{ type: 'log', seq: number, ts: string, runId: string, blockId: string|null, level: string, message: string }} LogEvent
- * @typedef {{ type: 'step', seq: number, ts: string, runId: string, blockId: string, status: string, attempt: number, error?: string }} StepEvent
+ * @typedef {{ type: 'log', seq: number, ts: string, runId: string, blockId: string|null, level: string, message: string, iteration?: number }} LogEvent
+ * @typedef {{ type: 'step', seq: number, ts: string, runId: string, blockId: string, status: string, attempt: number, error?: string, iteration?: number }} StepEvent
  * @typedef {{ type: 'run', seq: number, ts: string, runId: string, status: string, error?: string }} RunEvent
  * @typedef {LogEvent | StepEvent | RunEvent} LiveEvent
  * @typedef {'connecting'|'live'|'reconnecting'|'polling'|'done'|'error'|'stopped'} StreamState

@@ -3,6 +3,7 @@
  * same-origin `<a href="/…">` clicks are handled without a page load.
  * The Worker serves index.html for every such path, so deep links work.
  */
+import { confirmDialog } from './dom.js';
 
 /**
  * @typedef {(params: Record<string, string>, query: URLSearchParams) => void | Promise<void>} Handler
@@ -15,6 +16,10 @@ const table = [];
 let fallback = () => {};
 /** @type {Set<() => void>} */
 const leaveHooks = new Set();
+/** Says whether leaving the current view would lose something (unsaved changes). @type {(() => boolean) | null} */
+let leaveGuard = null;
+/** The path the current view was rendered for. */
+let shownPath = '';
 
 /**
  * @param {string} pattern `/flows/:flowId/edit`
@@ -46,6 +51,28 @@ export function onLeave(fn) {
   leaveHooks.add(fn);
 }
 
+/**
+ * Guards the current view: links and back/forward first ask before leaving
+ * while `fn` returns true. Cleared when the view is left.
+ * @param {() => boolean} fn
+ */
+export function guardLeave(fn) {
+  leaveGuard = fn;
+}
+
+/** Asks before leaving a guarded view; resolves true when leaving is fine. */
+export async function mayLeave() {
+  if (!leaveGuard?.()) return true;
+  const ok = await confirmDialog({
+    title: 'Leave without saving?',
+    body: 'This flow has changes that are not saved yet. Leaving discards them.',
+    confirm: 'Leave and discard',
+    danger: true,
+  });
+  if (ok) leaveGuard = null;
+  return ok;
+}
+
 /** @param {string} path @param {{ replace?: boolean }} [options] */
 export function navigate(path, { replace = false } = {}) {
   if (replace) history.replaceState(null, '', path);
@@ -67,6 +94,8 @@ function dispatch() {
     }
   }
   leaveHooks.clear();
+  leaveGuard = null;
+  shownPath = currentPath();
   const query = new URLSearchParams(location.search);
   for (const { regex, keys, handler } of table) {
     const match = regex.exec(location.pathname);
@@ -91,8 +120,15 @@ export function start() {
     if (url.origin !== location.origin || target.dataset.external !== undefined) return;
     if (/^\/(v1|dev|healthz|openapi\.json)(\/|$)/.test(url.pathname)) return;
     event.preventDefault();
-    if (url.pathname + url.search !== currentPath()) navigate(url.pathname + url.search);
+    if (url.pathname + url.search === currentPath()) return;
+    void mayLeave().then((ok) => ok && navigate(url.pathname + url.search));
   });
-  window.addEventListener('popstate', dispatch);
+  window.addEventListener('popstate', () => {
+    if (!leaveGuard?.()) return dispatch();
+    // Back or forward out of a view with unsaved changes: stay until the user says so.
+    const target = currentPath();
+    history.pushState(null, '', shownPath);
+    void mayLeave().then((ok) => ok && navigate(target, { replace: true }));
+  });
   dispatch();
 }
