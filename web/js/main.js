@@ -6,9 +6,10 @@ import { onUnauthorized } from './api.js';
 import { clearToken, decodeClaims, getToken, isExpired, onTokenChange } from './auth.js';
 import { h, replace, setTitle } from './dom.js';
 import { currentPath, navigate, notFound, route, start } from './router.js';
-import { editorView } from './views/editor.js';
+import { newFlowView } from './views/editor.js';
 import { flowView } from './views/flow.js';
 import { flowsView } from './views/flows.js';
+import { galleryView } from './views/gallery.js';
 import * as sidebar from './views/sidebar.js';
 import { signinView } from './views/signin.js';
 
@@ -47,9 +48,9 @@ onUnauthorized((error) => {
 
 /**
  * Wraps a view that needs a token.
- * @param {(params: Record<string, string>) => void | Promise<void>} view
+ * @param {(params: Record<string, string>, query: URLSearchParams) => void | Promise<void>} view
  */
-const authed = (view) => (/** @type {Record<string, string>} */ params) => {
+const authed = (view) => (/** @type {Record<string, string>} */ params, /** @type {URLSearchParams} */ query) => {
   const token = getToken();
   const claims = decodeClaims(token);
   if (!claims || isExpired(claims)) {
@@ -61,7 +62,7 @@ const authed = (view) => (/** @type {Record<string, string>} */ params) => {
     return;
   }
   focusMain();
-  return view(params);
+  return view(params, query);
 };
 
 function focusMain() {
@@ -89,15 +90,19 @@ route(
 );
 route(
   '/flows/new',
-  authed(() => editorView(main, null)),
+  authed((_p, query) => {
+    const template = query.get('template');
+    return template ? newFlowView(main, template) : galleryView(main);
+  }),
 );
 route(
   '/flows/:flowId',
-  authed((p) => flowView(main, /** @type {string} */ (p.flowId))),
+  authed((p, query) => flowView(main, /** @type {string} */ (p.flowId), query)),
 );
+// The editor is the flow page now; old links to /edit land on it.
 route(
   '/flows/:flowId/edit',
-  authed((p) => editorView(main, /** @type {string} */ (p.flowId))),
+  authed((p, query) => flowView(main, /** @type {string} */ (p.flowId), query)),
 );
 notFound(() => {
   setTitle('Not found');

@@ -1,14 +1,17 @@
 /**
- * A flow's page: header and actions, the block diagram (with live status
- * badges), the Test button, the watch-whole-flow switch, runs, secrets,
- * variables, and the hook URL for webhook flows.
+ * A flow's page: header and actions, the editor (canvas, configure panel,
+ * Advanced JSON) with live run colours, the Test input and the
+ * watch-whole-flow switch, runs, secrets, variables, and the hook URL for
+ * webhook flows.
  */
-import { api, ApiError, describeError } from '../api.js';
-import { createDiagram } from '../diagram.js';
+import { api, ApiError, definitionOf, describeError } from '../api.js';
 import { h, notice, replace, setTitle, time } from '../dom.js';
-import { confirmAndDelete, setEnabled } from '../flow-actions.js';
+import { confirmAndDelete } from '../flow-actions.js';
+import { starters } from '../flow-templates.js';
 import { navigate, onLeave } from '../router.js';
 import { referencedNames } from '../templates.js';
+import { allBlocks } from '../canvas/model.js';
+import { createEditor } from './editor.js';
 import { runsPanel } from './runs.js';
 import { secretsPanel } from './secrets.js';
 import * as sidebar from './sidebar.js';
@@ -27,6 +30,8 @@ export function describeTrigger(trigger) {
       return 'Webhook';
     case 'manual':
       return 'Manual';
+    case 'flow':
+      return 'From another flow';
     default:
       return String(trigger?.type ?? 'unknown');
   }
@@ -47,13 +52,16 @@ function sampleInput(trigger) {
 /**
  * @param {HTMLElement} root
  * @param {string} flowId
+ * @param {URLSearchParams} [query]
  */
-export async function flowView(root, flowId) {
+export async function flowView(root, flowId, query = new URLSearchParams()) {
   replace(root, h('p', { class: 'loading', role: 'status' }, 'Loading flow…'));
   /** @type {any} */
   let flow;
+  /** @type {any[]} */
+  let catalogue;
   try {
-    flow = await api.flows.get(flowId);
+    [flow, catalogue] = await Promise.all([api.flows.get(flowId), api.blocks().then((r) => r?.items ?? [])]);
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return;
     replace(
@@ -68,37 +76,96 @@ export async function flowView(root, flowId) {
   onLeave(() => sidebar.close());
 
   const msg = notice({ 'data-testid': 'flow-notice' });
-  const diagram = createDiagram(flow.blocks ?? []);
+  const titleEl = h('h1', { 'data-testid': 'flow-title' }, flow.name);
+  const versionEl = h('span', { class: 'tag', title: 'Version', 'data-testid': 'flow-version' }, `v${flow.version}`);
+  const triggerTag = h('span', { class: 'tag tag-trigger' }, describeTrigger(flow.trigger));
+  const updatedEl = h('span', { class: 'muted' }, 'Updated ', time(flow.updatedAt));
 
-  // --- header
+  // --- the editor
   const enabledSwitch = /** @type {HTMLInputElement} */ (
     h('input', { type: 'checkbox', role: 'switch', id: 'flow-enabled', checked: flow.enabled, 'data-testid': 'flow-enabled' })
   );
-  enabledSwitch.addEventListener('change', async () => {
-    enabledSwitch.disabled = true;
-    msg.clear();
+  const input = /** @type {HTMLTextAreaElement} */ (
+    h('textarea', {
+      id: 'test-input',
+      class: 'code',
+      rows: '4',
+      spellcheck: 'false',
+      'data-testid': 'test-input',
+      'aria-describedby': 'test-input-help',
+      placeholder: '{ "key": "images/cat.jpg" }',
+    })
+  );
+  const created = starters(new Set(catalogue.map((t) => t.type))).find((s) => s.key === query.get('created'));
+  const sample = created && Object.keys(created.testInput).length ? created.testInput : sampleInput(flow.trigger);
+  input.value = sample ? JSON.stringify(sample, null, 2) : '';
+
+  /** The test input, or undefined (with the reason shown) when it is not a JSON object. @returns {Record<string, unknown> | undefined | null} */
+  function readInput() {
+    input.removeAttribute('aria-invalid');
+    const text = input.value.trim();
+    if (!text) return undefined;
+    let value;
     try {
-      flow = await setEnabled(flow, enabledSwitch.checked);
-      replace(versionEl, `v${flow.version}`);
-      msg.show('success', `Flow ${flow.enabled ? 'enabled' : 'disabled'}.`);
+      value = JSON.parse(text);
     } catch (error) {
-      enabledSwitch.checked = flow.enabled;
-      if (error instanceof ApiError && error.status === 409) {
-        msg.show(
-          'warn',
-          'This flow was changed elsewhere. ',
-          h(
-            'button',
-            { type: 'button', class: 'btn btn-small', onclick: () => navigate(`/flows/${encodeURIComponent(flowId)}`, { replace: true }) },
-            'Reload',
-          ),
-        );
-      } else msg.show('error', describeError(error));
-    } finally {
-      enabledSwitch.disabled = false;
+      input.setAttribute('aria-invalid', 'true');
+      testMsg.show('error', `The test input is not valid JSON: ${error instanceof Error ? error.message : error}`);
+      return null;
     }
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      input.setAttribute('aria-invalid', 'true');
+      testMsg.show('error', 'The test input must be a JSON object, like { "key": "images/cat.jpg" }.');
+      return null;
+    }
+    return value;
+  }
+
+  const editor = createEditor({
+    definition: /** @type {any} */ (definitionOf(flow)),
+    flowId,
+    version: flow.version,
+    catalogue,
+    onSaved: (saved) => {
+      flow = saved;
+      titleEl.textContent = saved.name;
+      setTitle(saved.name);
+      versionEl.textContent = `v${saved.version}`;
+      triggerTag.textContent = describeTrigger(saved.trigger);
+      replace(updatedEl, 'Updated ', time(saved.updatedAt));
+      enabledSwitch.checked = saved.enabled;
+      refreshNeeds();
+      renderHook();
+    },
+    onTest: () => void startTest(),
+    testInput: () => {
+      try {
+        return JSON.parse(input.value);
+      } catch {
+        return undefined;
+      }
+    },
+    onSecretsChanged: () => refreshNeeds(),
+    onDirty: (dirty) => {
+      enabledSwitch.title = dirty ? 'Saved with your other changes' : '';
+    },
   });
-  const versionEl = h('span', { class: 'tag', title: 'Version', 'data-testid': 'flow-version' }, `v${flow.version}`);
+
+  // --- header
+  enabledSwitch.addEventListener('change', async () => {
+    msg.clear();
+    const wasDirty = editor.dirty();
+    editor.setEnabled(enabledSwitch.checked);
+    if (wasDirty) {
+      msg.show('info', `The flow will be ${enabledSwitch.checked ? 'enabled' : 'disabled'} when you save your changes.`);
+      return;
+    }
+    enabledSwitch.disabled = true;
+    const ok = await editor.save();
+    enabledSwitch.disabled = false;
+    if (ok) msg.show('success', `Flow ${flow.enabled ? 'enabled' : 'disabled'}.`);
+    else enabledSwitch.checked = flow.enabled;
+  });
   const deleteBtn = h('button', { type: 'button', class: 'btn btn-danger-quiet', 'data-testid': 'flow-delete' }, 'Delete');
   deleteBtn.addEventListener('click', async () => {
     try {
@@ -115,7 +182,7 @@ export async function flowView(root, flowId) {
     h(
       'div',
       { class: 'page-title-row' },
-      h('h1', { 'data-testid': 'flow-title' }, flow.name),
+      titleEl,
       h(
         'div',
         { class: 'page-actions' },
@@ -126,81 +193,56 @@ export async function flowView(root, flowId) {
           h('span', { class: 'switch-track', 'aria-hidden': 'true' }),
           'Enabled',
         ),
-        h('a', { class: 'btn', href: `/flows/${encodeURIComponent(flow.id)}/edit`, 'data-testid': 'flow-edit' }, 'Edit'),
         deleteBtn,
       ),
     ),
-    h(
-      'p',
-      { class: 'page-meta' },
-      h('span', { class: 'tag tag-trigger' }, describeTrigger(flow.trigger)),
-      versionEl,
-      h('span', { class: 'muted' }, 'Updated ', time(flow.updatedAt)),
-      h('code', { class: 'muted small' }, flow.id),
-    ),
-    flow.description ? h('p', { class: 'page-desc' }, flow.description) : null,
+    h('p', { class: 'page-meta' }, triggerTag, versionEl, updatedEl, h('code', { class: 'muted small' }, flow.id)),
   );
 
   // --- hook URL
-  let hookCard = null;
-  if (flow.hookUrl) {
+  const hookSlot = h('div');
+  function renderHook() {
+    if (!flow.hookUrl) return void hookSlot.replaceChildren();
     const url = new URL(flow.hookUrl, location.origin).href;
-    const input = /** @type {HTMLInputElement} */ (
+    const field = /** @type {HTMLInputElement} */ (
       h('input', { id: 'hook-url', readonly: true, value: url, class: 'mono', 'data-testid': 'hook-url' })
     );
     const copied = h('span', { class: 'muted', role: 'status' });
-    hookCard = h(
-      'section',
-      { class: 'card card-inline', 'aria-labelledby': 'hook-h' },
-      h('h2', { id: 'hook-h' }, 'Webhook URL'),
+    replace(
+      hookSlot,
       h(
-        'div',
-        { class: 'input-row' },
-        h('label', { for: 'hook-url', class: 'visually-hidden' }, 'Webhook URL'),
-        input,
+        'section',
+        { class: 'card card-inline', 'aria-labelledby': 'hook-h' },
+        h('h2', { id: 'hook-h' }, 'Webhook URL'),
         h(
-          'button',
-          {
-            type: 'button',
-            class: 'btn',
-            onclick: async () => {
-              try {
-                await navigator.clipboard.writeText(url);
-                copied.textContent = 'Copied.';
-              } catch {
-                input.select();
-                copied.textContent = 'Press Ctrl+C to copy.';
-              }
+          'div',
+          { class: 'input-row' },
+          h('label', { for: 'hook-url', class: 'visually-hidden' }, 'Webhook URL'),
+          field,
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'btn',
+              onclick: async () => {
+                try {
+                  await navigator.clipboard.writeText(url);
+                  copied.textContent = 'Copied.';
+                } catch {
+                  field.select();
+                  copied.textContent = 'Press Ctrl+C to copy.';
+                }
+              },
             },
-          },
-          'Copy',
+            'Copy',
+          ),
+          copied,
         ),
-        copied,
+        h('p', { class: 'help' }, 'POST JSON to this URL to start a run (no token needed). Keep it private.'),
       ),
-      h('p', { class: 'help' }, 'POST JSON to this URL to start a run (no token needed). Keep it private.'),
     );
   }
-
-  const blocks = flow.blocks ?? [];
-  const diagramCard = h(
-    'section',
-    { class: 'card card-diagram', 'aria-labelledby': 'diagram-h' },
-    h(
-      'div',
-      { class: 'card-head' },
-      h('h2', { id: 'diagram-h' }, 'Blocks'),
-      h('span', { class: 'muted' }, `${blocks.length} block${blocks.length === 1 ? '' : 's'}`),
-    ),
-    blocks.length
-      ? diagram.el
-      : h(
-          'p',
-          { class: 'muted' },
-          'This flow has no blocks yet. ',
-          h('a', { href: `/flows/${encodeURIComponent(flow.id)}/edit` }, 'Add some'),
-          '.',
-        ),
-  );
+  renderHook();
 
   // --- runs & live
   const runs = runsPanel(flowId, { onOpen: (run) => openRun(run.id, run) });
@@ -212,7 +254,7 @@ export async function flowView(root, flowId) {
     watch.checked = false;
     runs.markSelected(runId);
     sidebar.openRun(runId, {
-      diagram,
+      diagram: editor.control,
       knownRun,
       onStatus: (status) => runs.setStatus(runId, status),
       onFinished: () => void runs.refresh().then(() => runs.markSelected(runId)),
@@ -223,7 +265,7 @@ export async function flowView(root, flowId) {
     if (watch.checked) {
       runs.markSelected(null);
       sidebar.watchFlow(flowId, {
-        diagram,
+        diagram: editor.control,
         onOpenRun: (runId) => openRun(runId),
         onClose: () => (watch.checked = false),
         onRunFinished: () => void runs.refresh(),
@@ -232,32 +274,38 @@ export async function flowView(root, flowId) {
   });
 
   // --- test
-  const sample = sampleInput(flow.trigger);
-  const input = /** @type {HTMLTextAreaElement} */ (
-    h('textarea', {
-      id: 'test-input',
-      class: 'code',
-      rows: '5',
-      spellcheck: 'false',
-      'data-testid': 'test-input',
-      'aria-describedby': 'test-input-help',
-      placeholder: '{ "key": "images/cat.jpg" }',
-      value: sample ? JSON.stringify(sample, null, 2) : '',
-    })
-  );
   const testMsg = notice({ 'data-testid': 'test-notice' });
-  const testBtn = h('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'test-button' }, '▶ Test');
+  async function startTest() {
+    testMsg.clear();
+    const value = readInput();
+    if (value === null) {
+      input.focus();
+      return;
+    }
+    try {
+      const run = await api.runs.start(flowId, value);
+      openRun(run.id, run);
+      editor.el.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+      void runs.refresh().then(() => runs.markSelected(run.id));
+    } catch (error) {
+      testMsg.show('error', describeError(error));
+    }
+  }
   const testForm = h(
     'form',
     { class: 'test-form', 'aria-label': 'Test this flow' },
-    h('label', { for: 'test-input' }, 'Input ', h('span', { class: 'muted' }, '(optional JSON object, read as {{trigger.…}})')),
+    h('label', { for: 'test-input' }, 'Test input ', h('span', { class: 'muted' }, '(optional JSON object, read as {{trigger.…}})')),
     input,
-    h('p', { class: 'help', id: 'test-input-help' }, 'Starts a run now with this input, whatever the trigger, and follows it live.'),
+    h(
+      'p',
+      { class: 'help', id: 'test-input-help' },
+      '▶ Test (above the canvas) saves your changes, starts a run with this input whatever the trigger, and colours each block as it runs.',
+    ),
     testMsg.el,
     h(
       'div',
       { class: 'actions' },
-      testBtn,
+      h('button', { type: 'submit', class: 'btn', 'data-testid': 'test-run' }, 'Run with this input'),
       h(
         'label',
         { class: 'switch', for: 'watch-flow' },
@@ -267,49 +315,39 @@ export async function flowView(root, flowId) {
       ),
     ),
   );
-  testForm.addEventListener('submit', async (event) => {
+  testForm.addEventListener('submit', (event) => {
     event.preventDefault();
-    testMsg.clear();
-    input.removeAttribute('aria-invalid');
-    /** @type {Record<string, unknown> | undefined} */
-    let value;
-    const text = input.value.trim();
-    if (text) {
-      try {
-        value = JSON.parse(text);
-      } catch (error) {
-        input.setAttribute('aria-invalid', 'true');
-        testMsg.show('error', `The input is not valid JSON: ${error instanceof Error ? error.message : error}`);
-        input.focus();
-        return;
-      }
-      if (!value || typeof value !== 'object' || Array.isArray(value)) {
-        input.setAttribute('aria-invalid', 'true');
-        testMsg.show('error', 'The input must be a JSON object, like { "key": "images/cat.jpg" }.');
-        input.focus();
-        return;
-      }
-    }
-    testBtn.setAttribute('disabled', '');
-    try {
-      const run = await api.runs.start(flowId, value);
-      openRun(run.id, run);
-      // Bring the diagram into view so its badges can be watched (unless it already shows).
-      const box = diagramCard.getBoundingClientRect();
-      if (blocks.length && (box.bottom < 80 || box.top > innerHeight)) diagramCard.scrollIntoView({ block: 'start', behavior: 'smooth' });
-      void runs.refresh().then(() => runs.markSelected(run.id));
-    } catch (error) {
-      testMsg.show('error', describeError(error));
-    } finally {
-      testBtn.removeAttribute('disabled');
-    }
+    void editor.save().then((ok) => {
+      if (ok) void startTest();
+    });
   });
+
+  // --- secrets and variables (what the saved flow references)
+  const secretsSlot = h('div');
+  const variablesSlot = h('div');
+  function refreshNeeds() {
+    const blocks = allBlocks(/** @type {any} */ (flow)).map((l) => l.block);
+    replace(secretsSlot, secretsPanel(flowId, { referenced: referencedNames(blocks, 'SECRETS') }));
+    replace(variablesSlot, variablesPanel(flowId, { referenced: referencedNames(blocks, 'VARIABLES') }));
+  }
+  refreshNeeds();
+
+  if (created) {
+    const needs = [...created.needs.secrets.map((n) => `the secret ${n}`), ...created.needs.variables.map((n) => `the variable ${n}`)];
+    msg.show(
+      'success',
+      `Flow created from “${created.title}”. `,
+      needs.length ? `Set ${needs.join(' and ')} below, then press ▶ Test.` : 'Press ▶ Test to run it.',
+    );
+  } else if (query.get('created')) {
+    msg.show('success', 'Flow created. Press ▶ Test to run it.');
+  }
 
   replace(
     root,
     header,
     msg.el,
-    diagramCard,
+    editor.el,
     h(
       'div',
       { class: 'flow-grid' },
@@ -317,15 +355,10 @@ export async function flowView(root, flowId) {
         'div',
         { class: 'flow-col' },
         h('section', { class: 'card', 'aria-labelledby': 'test-h' }, h('h2', { id: 'test-h' }, 'Test'), testForm),
-        hookCard,
+        hookSlot,
         runs.el,
       ),
-      h(
-        'div',
-        { class: 'flow-col' },
-        secretsPanel(flowId, { referenced: referencedNames(blocks, 'SECRETS') }),
-        variablesPanel(flowId, { referenced: referencedNames(blocks, 'VARIABLES') }),
-      ),
+      h('div', { class: 'flow-col' }, secretsSlot, variablesSlot),
     ),
   );
 }

@@ -49,7 +49,7 @@ export async function flowsView(root) {
       h(
         'td',
         { class: 'row-actions' },
-        h('a', { class: 'btn btn-small', href: `${link}/edit`, 'aria-label': `Edit ${flow.name}` }, 'Edit'),
+        h('a', { class: 'btn btn-small', href: link, 'aria-label': `Edit ${flow.name}` }, 'Edit'),
         h(
           'button',
           {

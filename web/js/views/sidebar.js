@@ -1,8 +1,9 @@
 /**
  * The live log sidebar (a bottom panel on narrow screens). Shows one run
  * (status, steps, log lines as they arrive) or, in "watch whole flow" mode,
- * the events of every run of a flow grouped by run. Step events also update
- * the block badges of the flow diagram on the page.
+ * the events of every run of a flow grouped by run. Steps of a for_each
+ * body are grouped by item under their loop. Step events also colour the
+ * cards of the canvas on the page.
  */
 import { api, describeError } from '../api.js';
 import { clock, h, replace, statusPill, time } from '../dom.js';
@@ -11,7 +12,12 @@ import { FINAL_RUN_STATUSES, FlowStream, RunStream } from '../live.js';
 /**
  * @typedef {import('../live.js').LiveEvent} LiveEvent
  * @typedef {import('../live.js').StreamState} StreamState
- * @typedef {{ setStatus: (blockId: string, status: string, title?: string) => void, reset: (status?: string) => void }} DiagramControl
+ * @typedef {{
+ *   setStatus: (blockId: string, status: string, title?: string, iteration?: number) => void,
+ *   reset: (status?: string) => void,
+ *   showRun?: (runId: string | null) => void,
+ *   loopOf?: (blockId: string) => string | null,
+ * }} DiagramControl
  */
 
 const panel = /** @type {HTMLElement} */ (document.getElementById('sidebar'));
@@ -156,6 +162,23 @@ function eventLine(event, withRun = false) {
 }
 
 /**
+ * What an image step wrote or read (image_info, image_transform): its
+ * dimensions, type and size, e.g. "300×200 · image/webp · 5.5 KB"; null for
+ * any other output.
+ * @param {unknown} output
+ */
+function imageSummary(output) {
+  if (!output || typeof output !== 'object') return null;
+  const o = /** @type {Record<string, unknown>} */ (output);
+  if (typeof o.size !== 'number' || !('width' in o) || !('height' in o)) return null;
+  const dims = typeof o.width === 'number' && typeof o.height === 'number' ? `${o.width}×${o.height}` : 'dimensions unknown';
+  const type = typeof o.contentType === 'string' ? o.contentType : typeof o.format === 'string' ? o.format : null;
+  const kb = o.size / 1024;
+  const bytes = kb < 1 ? `${o.size} B` : kb < 1024 ? `${kb.toFixed(1)} KB` : `${(kb / 1024).toFixed(1)} MB`;
+  return [dims, type, bytes].filter(Boolean).join(' · ');
+}
+
+/**
  * Opens one run: its status, steps and log, live until it ends.
  * @param {string} runId
  * @param {{ diagram?: DiagramControl | null, onFinished?: (run: any) => void, onStatus?: (status: string) => void, onClose?: () => void, knownRun?: any }} [options]
@@ -177,26 +200,62 @@ export function openRun(runId, options = {}) {
   const cancelBtn = h('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'run-cancel', hidden: true }, 'Cancel run');
   const steps = h('ol', { class: 'steps', 'data-testid': 'step-list', 'aria-label': 'Steps' });
   const log = logList();
-  /** @type {Map<string, HTMLElement>} */
+  /** Step rows by block id, or `<blockId>@<iteration>` for a step of a loop body. @type {Map<string, { row: HTMLElement, line: HTMLElement }>} */
   const stepRows = new Map();
 
-  /** @param {string} blockId @param {string} status @param {{ attempt?: number, error?: string|null }} [extra] */
-  const setStep = (blockId, status, extra = {}) => {
-    let row = stepRows.get(blockId);
-    if (!row) {
-      row = h('li', { class: 'step', 'data-testid': 'step', 'data-block-id': blockId });
-      stepRows.set(blockId, row);
-      steps.appendChild(row);
+  /** @param {string} key @param {string} blockId @param {number | undefined} iteration */
+  const stepRow = (key, blockId, iteration) => {
+    let entry = stepRows.get(key);
+    if (entry) return entry;
+    const line = h('div', { class: 'step-line' });
+    const row = h('li', { class: 'step', 'data-testid': 'step', 'data-block-id': blockId, 'data-iteration': iteration });
+    row.appendChild(line);
+    entry = { row, line };
+    stepRows.set(key, entry);
+    if (iteration === undefined) steps.appendChild(row);
+    else iterationList(blockId, iteration).appendChild(row);
+    return entry;
+  };
+
+  /** The list a loop body's step goes into: under its loop, one group per item. @param {string} blockId @param {number} iteration */
+  const iterationList = (blockId, iteration) => {
+    const loop = diagram?.loopOf?.(blockId) ?? null;
+    const parent = loop ? stepRow(loop, loop, undefined) : stepRow('@items', 'items', undefined);
+    if (!loop && !parent.line.textContent) parent.line.textContent = 'Loop items';
+    let items = /** @type {HTMLElement | null} */ (parent.row.querySelector(':scope > .iterations'));
+    if (!items) {
+      items = h('ol', { class: 'iterations', 'data-testid': 'iterations', 'aria-label': `Items of ${loop ?? 'the loop'}` });
+      parent.row.appendChild(items);
     }
+    let group = /** @type {HTMLElement | null} */ (items.querySelector(`:scope > [data-iteration="${iteration}"]`));
+    if (!group) {
+      group = h(
+        'li',
+        { class: 'iteration', 'data-iteration': iteration, 'data-testid': 'iteration' },
+        h('span', { class: 'iteration-label' }, `Item ${iteration}`),
+        h('ol', { class: 'steps' }),
+      );
+      const after = [...items.children].find((c) => Number(/** @type {HTMLElement} */ (c).dataset.iteration) > iteration);
+      items.insertBefore(group, after ?? null);
+    }
+    return /** @type {HTMLElement} */ (group.querySelector(':scope > .steps'));
+  };
+
+  /** @param {string} blockId @param {string} status @param {{ attempt?: number, error?: string|null, iteration?: number, output?: unknown }} [extra] */
+  const setStep = (blockId, status, extra = {}) => {
+    const iteration = typeof extra.iteration === 'number' ? extra.iteration : undefined;
+    const { row, line } = stepRow(iteration === undefined ? blockId : `${blockId}@${iteration}`, blockId, iteration);
     row.dataset.status = status;
+    const image = imageSummary(extra.output);
     replace(
-      row,
+      line,
       statusPill(status),
       h('span', { class: 'step-id' }, blockId),
       extra.attempt && extra.attempt > 1 ? h('span', { class: 'muted' }, `attempt ${extra.attempt}`) : null,
       extra.error ? h('span', { class: 'step-error' }, extra.error) : null,
+      image ? h('span', { class: 'muted', 'data-testid': 'step-image' }, image) : null,
     );
-    diagram?.setStatus(blockId, status, extra.error ?? undefined);
+    diagram?.setStatus(blockId, status, extra.error ?? undefined, iteration);
   };
 
   /** What is known of the run so far (the fetched record, then live events). @type {any} */
@@ -230,9 +289,10 @@ export function openRun(runId, options = {}) {
     cancelBtn.hidden = FINAL_RUN_STATUSES.has(statusEl.dataset.status ?? '');
     // A fetched run may be older than the events already shown: never move a step backwards.
     for (const step of fetchedSteps) {
-      const shown = stepRows.get(step.blockId)?.dataset.status;
+      const key = typeof step.iteration === 'number' ? `${step.blockId}@${step.iteration}` : step.blockId;
+      const shown = stepRows.get(key)?.row.dataset.status;
       if (shown === undefined || STEP_ORDER(step.status) >= STEP_ORDER(shown)) {
-        setStep(step.blockId, step.status, { attempt: step.attempts, error: step.error });
+        setStep(step.blockId, step.status, { attempt: step.attempts, error: step.error, iteration: step.iteration, output: step.output });
       }
     }
   };
@@ -272,15 +332,18 @@ export function openRun(runId, options = {}) {
   );
   onClosed = () => {
     diagram?.reset('idle');
+    diagram?.showRun?.(null);
     options.onClose?.();
   };
+  diagram?.showRun?.(runId);
   if (options.knownRun) showRun(options.knownRun);
   void refresh();
 
   const stream = new RunStream(runId, {
     onEvent(event) {
       log.add(eventLine(event));
-      if (event.type === 'step') setStep(event.blockId, event.status, { attempt: event.attempt, error: event.error });
+      if (event.type === 'step')
+        setStep(event.blockId, event.status, { attempt: event.attempt, error: event.error, iteration: event.iteration });
       if (event.type === 'run') {
         setRunStatus(event.status);
         options.onStatus?.(event.status);
@@ -369,6 +432,7 @@ export function watchFlow(flowId, options = {}) {
   );
   onClosed = () => {
     diagram?.reset('idle');
+    diagram?.showRun?.(null);
     options.onClose?.();
   };
 
@@ -379,8 +443,9 @@ export function watchFlow(flowId, options = {}) {
       if (event.runId !== current && (event.type !== 'run' || !FINAL_RUN_STATUSES.has(event.status))) {
         current = event.runId;
         diagram?.reset('idle');
+        diagram?.showRun?.(current);
       }
-      if (event.type === 'step' && event.runId === current) diagram?.setStatus(event.blockId, event.status, event.error);
+      if (event.type === 'step' && event.runId === current) diagram?.setStatus(event.blockId, event.status, event.error, event.iteration);
       if (event.type === 'run') {
         replace(g.status, statusPill(event.status));
         if (FINAL_RUN_STATUSES.has(event.status)) options.onRunFinished?.();
