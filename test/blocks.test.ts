@@ -1,13 +1,13 @@
-import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { evaluate, patternProblem } from '../src/blocks/condition';
 import { httpRequestBlock, retryDelay } from '../src/blocks/http-request';
-import { StepError, type StepContext } from '../src/blocks/types';
-import { createMasker, EMPTY_MASKER } from '../src/crypto/redact';
+import { StepError } from '../src/blocks/types';
+import { createMasker } from '../src/crypto/redact';
 import { render, TemplateError, type TemplateContext } from '../src/flows/templates';
 import { hostAllowed, isPrivateHost } from '../src/lib/egress';
 import { keyProblem } from '../src/lib/object-keys';
 import { fakeUrl, received, uniquePath } from './helpers/runs';
+import { stepContext } from './helpers/step-context';
 
 describe('condition operators', () => {
   const cases: Array<[Parameters<typeof evaluate>[0], unknown, unknown, boolean]> = [
@@ -170,27 +170,7 @@ describe('egress rules', () => {
 });
 
 describe('http_request block, directly', () => {
-  const context = (overrides: Partial<StepContext> = {}): StepContext => ({
-    env,
-    tenantId: 'acme',
-    runId: 'run_x',
-    flowId: 'flw_x',
-    log() {},
-    retrying() {},
-    signal: new AbortController().signal,
-    secrets: { used: new Set(), allowedHosts: {}, literalHosts: new Set(), masker: EMPTY_MASKER },
-    template: {},
-    data: () => {
-      throw new Error('not in these tests');
-    },
-    regexBudget: { left: Number.MAX_SAFE_INTEGER },
-    engine: {
-      iterate: () => Promise.reject(new Error('not in these tests')),
-      startFlow: () => Promise.reject(new Error('not in these tests')),
-    },
-    allowPrivateNetwork: false,
-    ...overrides,
-  });
+  const context = stepContext;
 
   it('in production refuses loopback and private addresses before sending', async () => {
     const path = uniquePath('private');

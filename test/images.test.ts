@@ -2,11 +2,10 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult } from 
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { imageTransformBlock, MAX_IMAGE_BYTES } from '../src/blocks/images';
 import { WRITTEN_BY_FLOW } from '../src/blocks/r2-object';
-import type { StepContext } from '../src/blocks/types';
-import { EMPTY_MASKER } from '../src/crypto/redact';
 import worker from '../src/index';
 import { callJson, createFlow, token } from './helpers/api';
 import { listedRuns, runBlocks, stepOf, until } from './helpers/runs';
+import { stepContext } from './helpers/step-context';
 
 const TENANT = 'pixels';
 let tok: string;
@@ -176,23 +175,8 @@ describe('image_transform', () => {
         return transformer;
       },
     };
-    const context = (): StepContext => ({
-      env: { ...env, IMAGES: recording },
-      tenantId: TENANT,
-      runId: 'run_x',
-      flowId: 'flw_direct',
-      log() {},
-      retrying() {},
-      signal: new AbortController().signal,
-      secrets: { used: new Set(), allowedHosts: {}, literalHosts: new Set(), masker: EMPTY_MASKER },
-      template: {},
-      data: () => {
-        throw new Error('not used');
-      },
-      regexBudget: { left: 0 },
-      engine: { iterate: () => Promise.reject(new Error('not used')), startFlow: () => Promise.reject(new Error('not used')) },
-      allowPrivateNetwork: false,
-    });
+    const context = () =>
+      stepContext({ env: { ...env, IMAGES: recording }, tenantId: TENANT, flowId: 'flw_direct', regexBudget: { left: 0 } });
 
     it('passes fit (default scale-down), quality and rotate on', async () => {
       asked.length = 0;

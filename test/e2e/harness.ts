@@ -1,4 +1,12 @@
+import { type DevServer, startDevServer } from '../../scripts/dev-server';
+
 export { allRunsOf, callApi as api, startDevServer, type DevServer } from '../../scripts/dev-server';
+
+/** SIGKILLs the dev server (no shutdown of any kind) and starts a new one on the same state. */
+export async function killAndRestart(server: DevServer): Promise<DevServer> {
+  await server.kill();
+  return startDevServer({ stateDir: server.stateDir });
+}
 
 /** Polls `read` until `done` holds, or fails after `timeoutMs` showing the last value. */
 export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {

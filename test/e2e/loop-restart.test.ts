@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeApi, startFakeApi } from '../helpers/fake-api';
-import { api, type DevServer, startDevServer, until } from './harness';
+import { api, type DevServer, startDevServer, until, killAndRestart } from './harness';
 
 describe('killing wrangler dev mid-loop', () => {
   let server: DevServer;
@@ -43,8 +43,7 @@ describe('killing wrangler dev mid-loop', () => {
       20_000,
     );
 
-    await server.kill();
-    const restarted = await startDevServer({ stateDir: server.stateDir });
+    const restarted = await killAndRestart(server);
     try {
       const run = (
         await until(
@@ -104,8 +103,7 @@ describe('killing wrangler dev while a parent waits for a child', () => {
     );
     const childRunId = waiting.body.steps[0].output.runId as string;
 
-    await server.kill();
-    const restarted = await startDevServer({ stateDir: server.stateDir });
+    const restarted = await killAndRestart(server);
     try {
       const run = (
         await until(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeApi, type FakeApi } from '../helpers/fake-api';
-import { api, startDevServer, stepOf, until, type DevServer } from './harness';
+import { api, startDevServer, stepOf, until, type DevServer, killAndRestart } from './harness';
 
 describe('killing wrangler dev mid-run', () => {
   let server: DevServer;
@@ -46,8 +46,7 @@ describe('killing wrangler dev mid-run', () => {
       15_000,
     );
 
-    await server.kill();
-    const restarted = await startDevServer({ stateDir: server.stateDir });
+    const restarted = await killAndRestart(server);
     try {
       const finished = async (runId: string) =>
         (
