@@ -447,7 +447,7 @@ export class FlowExecutor extends DurableObject<Env> {
     }
     if (run.run.state.cancelRequested) return this.settle(run, { kind: 'failed', error: 'cancelled', output: null });
     const at: machine.StepAt = { key: blockId, blockId };
-    const outcome = await this.executeBlock(run, block, secrets, { at, steps: this.succeededOutputs(run), error: this.handledError(run) });
+    const outcome = await this.executeBlock(run, block, secrets, this.mainChainScope(run, at));
     if (outcome.kind === 'waiting') {
       // Another run's end settles the step: until then the run waits, holding nothing (see `childEnded`).
       this.settle(run, { kind: 'sleeping', output: outcome.output, until: Math.min(outcome.until, Date.now() + CHILD_POLL_MS) });
@@ -645,25 +645,22 @@ export class FlowExecutor extends DurableObject<Env> {
     };
   }
 
-  /** The outputs of the main chain's succeeded steps, by block id. */
-  private succeededOutputs(run: ActiveRun): Record<string, unknown> {
+  /**
+   * What a main-chain step reads, in one pass over the run's steps: the
+   * outputs of the main chain's succeeded steps by block id, and its latest
+   * failure (a run still going has handled it with onError, so the handler
+   * reads it as `{{error.…}}`).
+   */
+  private mainChainScope(run: ActiveRun, at: machine.StepAt): StepScope {
     const steps: Record<string, unknown> = {};
-    for (const [key, step] of run.run.steps) if (step.status === 'succeeded' && !key.includes('@')) steps[key] = step.output;
-    return steps;
-  }
-
-  /** The latest failure of the main chain: a run still going has handled it (onError), so the handler reads it. */
-  private handledError(run: ActiveRun): { blockId: string; message: string } | undefined {
-    let latest: [string, machine.StepState] | undefined;
+    let failed: [string, machine.StepState] | undefined;
     for (const entry of run.run.steps) {
-      if (
-        entry[1].status === 'failed' &&
-        !entry[0].includes('@') &&
-        (!latest || (entry[1].finishedAt ?? '') >= (latest[1].finishedAt ?? ''))
-      )
-        latest = entry;
+      const [key, step] = entry;
+      if (key.includes('@')) continue;
+      if (step.status === 'succeeded') steps[key] = step.output;
+      else if (step.status === 'failed' && (!failed || (step.finishedAt ?? '') >= (failed[1].finishedAt ?? ''))) failed = entry;
     }
-    return latest ? { blockId: latest[0], message: latest[1].error ?? '' } : undefined;
+    return { at, steps, error: failed ? { blockId: failed[0], message: failed[1].error ?? '' } : undefined };
   }
 
   private stepContext(run: ActiveRun, block: Block, secrets: OpenedSecrets, used: ReadonlySet<string>, scope: StepScope): StepContext {
