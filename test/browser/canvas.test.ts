@@ -14,15 +14,15 @@
  * - no console errors and no CSP violations all along.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api as callApi, startDevServer, type DevServer } from '../e2e/harness';
 import { startFakeApi, type FakeApi } from '../helpers/fake-api';
+import { CHROMIUM, requireChromium } from './chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.resolve(import.meta.dirname, '../../test-results/browser');
 const SECRET = `pm-${randomBytes(12).toString('hex')}`;
 const LIVE_TIMEOUT = 60_000;
@@ -68,12 +68,12 @@ describe('web page: the canvas editor, from an empty canvas to a live, masked ru
     await page.mouse.up();
   }
 
-  /** Drags from a card's output port onto another card. */
-  async function connect(fromId: string, port: string, toId: string) {
+  /** Drags from a card's output port (or `offset` px right of its centre) onto another card. */
+  async function connect(fromId: string, port: string, toId: string, offset = 0) {
     await closePanel();
     const handle = (await card(fromId).locator(`[data-testid="port"][data-port="${port}"]`).first().boundingBox())!;
     const target = (await card(toId).boundingBox())!;
-    await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+    await page.mouse.move(handle.x + handle.width / 2 + offset, handle.y + handle.height / 2);
     await page.mouse.down();
     await page.mouse.move(target.x + target.width / 2, target.y + 30, { steps: 12 });
     await page.mouse.up();
@@ -106,6 +106,11 @@ describe('web page: the canvas editor, from an empty canvas to a live, masked ru
     return { x: box.x + box.width + dx, y: box.y + 30 };
   }
 
+  /** The canvas's pan and zoom, as its world layer's transform. */
+  function worldTransform() {
+    return page.locator('.cv-world').evaluate((el) => (el as HTMLElement).style.transform);
+  }
+
   async function waitSaved() {
     await expect.poll(() => page.getByTestId('dirty-state').textContent()).toBe('All changes saved');
   }
@@ -128,19 +133,7 @@ describe('web page: the canvas editor, from an empty canvas to a live, masked ru
   }
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        process.env.CI
-          ? `Chromium is required for the browser test but ${CHROMIUM} is missing on this CI machine.`
-          : [
-              '',
-              '*************************************************************',
-              `*  The browser test needs Chromium at ${CHROMIUM}.`,
-              '*  Install it with:   apt-get install -y chromium',
-              '*************************************************************',
-            ].join('\n'),
-      );
-    }
+    requireChromium();
     [server, fake] = await Promise.all([startDevServer(), startFakeApi()]);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -388,11 +381,25 @@ describe('web page: the canvas editor, from an empty canvas to a live, masked ru
 
   it('refuses a connection that would make a cycle', async () => {
     await card('log').waitFor();
+    const view = await worldTransform();
     await connect('log', 'next', 'check');
     const toast = page.getByTestId('canvas-toast');
     await expect.poll(() => toast.textContent()).toMatch(/loop/);
     expect(await toast.getAttribute('role')).toBe('alert');
     expect(await page.locator('.cv-edge[data-from="log"][data-port="next"]').count()).toBe(0);
+    // The press was taken by the port: a drag that pans the canvas instead is the failure this guards against.
+    expect(await worldTransform()).toBe(view);
+    await waitSaved();
+  });
+
+  it('grabs a port pressed just beside its ring, dragged leftwards onto a card', async () => {
+    await page.getByTestId('canvas-toast').evaluate((el) => (el.textContent = ''));
+    const view = await worldTransform();
+    // 9 px right of the centre of a 14-px port: outside its circle, over the bare canvas.
+    await connect('log2', 'next', 'check', 9);
+    await expect.poll(() => page.getByTestId('canvas-toast').textContent()).toMatch(/loop \(check → log2 → check\)/);
+    expect(await page.locator('.cv-edge[data-from="log2"][data-port="next"]').count()).toBe(0);
+    expect(await worldTransform()).toBe(view);
     await waitSaved();
   });
 

@@ -55,6 +55,8 @@ import {
 const ZOOM_MIN = 0.3;
 const ZOOM_MAX = 2;
 const SNAP = 10;
+/** How far (client px) from a port's centre a press still grabs it. */
+const PORT_REACH = 12;
 let instances = 0;
 
 /** A glyph per block type (decoration only). */
@@ -737,6 +739,57 @@ export function createCanvas(options) {
   }
 
   /**
+   * The innermost element among `elements` whose box holds a client point.
+   * Drop targets are found by where things are laid out, never by what is
+   * painted at the point: an edge's hit stroke, the connection being drawn
+   * or a port's label can sit above a card without hiding it from a drop.
+   * @param {Iterable<Element>} elements @param {number} x @param {number} y
+   */
+  function innermostAt(elements, x, y) {
+    /** @type {HTMLElement | null} */
+    let found = null;
+    let area = Number.POSITIVE_INFINITY;
+    for (const el of elements) {
+      const r = el.getBoundingClientRect();
+      if (!(el instanceof HTMLElement) || x < r.left || x > r.right || y < r.top || y > r.bottom) continue;
+      if (r.width * r.height < area) [found, area] = [el, r.width * r.height];
+    }
+    return found;
+  }
+
+  /** The card laid out at a client point (a card inside a loop wins over the loop). @param {number} x @param {number} y */
+  function cardAt(x, y) {
+    return innermostAt(
+      [...cards.values()].map((card) => card.el),
+      x,
+      y,
+    );
+  }
+  /** @param {number} x @param {number} y */
+  const loopBodyAt = (x, y) => innermostAt(root.querySelectorAll('.cv-body'), x, y);
+
+  /**
+   * The output port a press at a client point grabs: the one under it, or
+   * the nearest within PORT_REACH px (a port is 14 px across; whatever is
+   * drawn over it must not turn a press on it into a pan).
+   * @param {Element} target @param {number} x @param {number} y
+   */
+  function portAt(target, x, y) {
+    const hit = target.closest('.cv-port.cv-out, .cv-port.cv-err');
+    if (hit instanceof HTMLElement) return hit;
+    /** @type {HTMLElement | null} */
+    let found = null;
+    let best = PORT_REACH;
+    for (const port of root.querySelectorAll('.cv-port.cv-out, .cv-port.cv-err')) {
+      const r = port.getBoundingClientRect();
+      if (!(port instanceof HTMLElement) || r.width === 0) continue;
+      const d = Math.hypot(x - (r.left + r.width / 2), y - (r.top + r.height / 2));
+      if (d <= best) [found, best] = [port, d];
+    }
+    return found;
+  }
+
+  /**
    * Adds a block of a type: at a point (a drop), or to the right of the selection.
    * @param {string} type
    * @param {{ clientX: number, clientY: number } | null} at
@@ -748,13 +801,12 @@ export function createCanvas(options) {
     /** @type {{ x: number, y: number }} */
     let pos;
     if (at) {
-      const hit = document.elementFromPoint(at.clientX, at.clientY);
-      const body = hit instanceof Element ? hit.closest('.cv-body') : null;
-      owner = body instanceof HTMLElement && root.contains(body) ? (body.dataset.owner ?? null) : null;
+      const body = loopBodyAt(at.clientX, at.clientY);
+      owner = body?.dataset.owner ?? null;
       const w = toWorld(at.clientX, at.clientY);
       let ox = 0;
       let oy = 0;
-      if (owner && body instanceof HTMLElement) {
+      if (owner && body) {
         const origin = containerOrigin(body);
         const box = findBox(owner);
         ox = origin.x + (box?.body?.originX ?? 0);
@@ -934,8 +986,8 @@ export function createCanvas(options) {
     if (event.button !== 0) return;
     const target = /** @type {Element} */ (event.target);
     if (target.closest('button')) return;
-    const port = target.closest('.cv-port.cv-out, .cv-port.cv-err');
-    if (port instanceof HTMLElement) {
+    const port = portAt(target, event.clientX, event.clientY);
+    if (port) {
       event.preventDefault();
       const r = port.getBoundingClientRect();
       const from = toWorld(r.left + r.width / 2, r.top + r.height / 2);
@@ -1010,20 +1062,22 @@ export function createCanvas(options) {
     } else if (drag.kind === 'link' && drag.from) {
       const to = toWorld(event.clientX, event.clientY);
       tempPath.setAttribute('d', curve(drag.from.x, drag.from.y, to.x, to.y, drag.port === 'onError'));
-      const hit = document.elementFromPoint(event.clientX, event.clientY);
-      const over = hit instanceof Element ? hit.closest('.cv-card') : null;
+      const over = cardAt(event.clientX, event.clientY);
       if (drag.over && drag.over !== over) drag.over.classList.remove('is-drop-ok', 'is-drop-bad');
-      drag.over = over instanceof HTMLElement ? over : null;
-      if (drag.over) {
-        const toId = drag.over.dataset.blockId ?? '';
-        const problem =
-          drag.id === '' ? startProblem(toId, drag.owner ?? null) : connectionProblem(getDef(), drag.id ?? '', drag.port ?? '', toId);
-        drag.over.classList.toggle('is-drop-ok', !problem);
-        drag.over.classList.toggle('is-drop-bad', Boolean(problem));
-        drag.over.title = problem ?? '';
+      drag.over = over;
+      if (over) {
+        const problem = linkProblem(drag, over.dataset.blockId ?? '');
+        over.classList.toggle('is-drop-ok', !problem);
+        over.classList.toggle('is-drop-bad', Boolean(problem));
+        over.title = problem ?? '';
       }
     }
   });
+
+  /** Why a connection being drawn may not end at a block (null: it may). @param {NonNullable<typeof drag>} d @param {string} toId */
+  function linkProblem(d, toId) {
+    return d.id === '' ? startProblem(toId, d.owner ?? null) : connectionProblem(getDef(), d.id ?? '', d.port ?? '', toId);
+  }
 
   /** @param {string} toId @param {string | null} owner */
   function startProblem(toId, owner) {
@@ -1057,11 +1111,11 @@ export function createCanvas(options) {
     }
     if (d.kind === 'link') {
       tempPath.setAttribute('d', '');
-      if (d.over) {
-        d.over.classList.remove('is-drop-ok', 'is-drop-bad');
-        d.over.removeAttribute('title');
-        if (event.type === 'pointerup') link(d.id ?? '', d.port ?? 'next', d.over.dataset.blockId ?? '', d.owner ?? null);
-      }
+      d.over?.classList.remove('is-drop-ok', 'is-drop-bad');
+      d.over?.removeAttribute('title');
+      // Where the button came up decides, not where the last pointermove was seen.
+      const over = event.type === 'pointerup' ? cardAt(event.clientX, event.clientY) : null;
+      if (over) link(d.id ?? '', d.port ?? 'next', over.dataset.blockId ?? '', d.owner ?? null);
     }
   }
   root.addEventListener('pointerup', endDrag);
