@@ -35,6 +35,31 @@ describe('GET /v1/blocks', () => {
     expect(byType.log.branches).toEqual(['next', 'onError']);
   });
 
+  it("serves each block's output schema, exits, nested chain, secret params and help: what an editor needs, no copies", async () => {
+    const res = await callJson('GET', '/v1/blocks', { token: tok });
+    const byType = Object.fromEntries(res.body.items.map((item: any) => [item.type, item]));
+    for (const item of res.body.items) {
+      expect(item.help.length, item.type).toBeGreaterThan(40);
+      expect(item.output, item.type).toEqual(expect.any(Object));
+    }
+    expect(byType.http_request.output.properties).toHaveProperty('status');
+    expect(byType.http_request.secretParams).toEqual(['url', 'headers', 'body']);
+    expect(byType.log.secretParams).toEqual(['message']);
+    expect(byType.condition.secretParams).toEqual([]);
+    expect(byType.condition.exits).toEqual([
+      { field: 'then', absent: 'following' },
+      { field: 'else', absent: 'following' },
+    ]);
+    expect(byType.switch.exits).toEqual([
+      { cases: 'cases', field: 'next' },
+      { field: 'default', absent: 'end' },
+    ]);
+    expect(byType.log.exits).toEqual([{ field: 'next', absent: 'following' }]);
+    expect(byType.for_each.chain).toBe('blocks');
+    expect(byType.log.chain).toBeNull();
+    expect(byType.image_info.output.required).toEqual(expect.arrayContaining(['key', 'width', 'height', 'format', 'size']));
+  });
+
   it('needs a token with flows:read', async () => {
     expect((await call('GET', '/v1/blocks')).status).toBe(401);
     const runsOnly = await token({ tenant: 'logic', scope: 'runs:read' });

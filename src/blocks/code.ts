@@ -34,6 +34,8 @@ export const codeBlock: BlockSpec<Params> = {
   category: 'Data',
   description:
     'Runs JavaScript in a sandbox (no network, timers or secrets) with input { trigger, steps, VARIABLES, ENV, run, flow }; its return value is the output.',
+  output: z.unknown().describe('the JSON value the code returns'),
+  help: 'Runs JavaScript (the body of a function of `input`) in a QuickJS sandbox with no network, timers, storage or secrets, e.g. `return { slug: input.trigger.key.toLowerCase() }`. console.log lines go to the run log (masked). Over timeoutMs or 64 MiB, a throw or a non-JSON return fails the step.',
   params: codeParams,
   // The source is code, not a template: placeholders in it are left as written (data comes in through `input`).
   unrendered: ['source'],

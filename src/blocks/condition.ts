@@ -130,7 +130,12 @@ export const conditionBlock: BlockSpec<z.infer<typeof conditionParams>> = {
   label: 'If / Else',
   category: 'Flow',
   description: 'Compares two values and continues on the then or the else branch.',
-  exitFields: ['then', 'else'],
+  exits: [
+    { field: 'then', absent: 'following' },
+    { field: 'else', absent: 'following' },
+  ],
+  output: z.object({ result: z.boolean() }),
+  help: 'Compares two templates (eq, ne, gt, gte, lt, lte, contains, startsWith, endsWith, matches, exists) and continues at `then` when it holds, else at `else`; the branch not taken is skipped. Numbers and numeric text compare as numbers. Output: { result }.',
   params: conditionParams,
   async run({ left, op, right }, context) {
     return { output: { result: evaluate(op, left, right ?? '', context.regexBudget) } };

@@ -22,10 +22,16 @@ type Params = z.infer<typeof forEachParams>;
 /** "Apply on Each": the nested chain once per item, results in item order. */
 export const forEachBlock: BlockSpec<Params> = {
   type: 'for_each',
+  output: z.object({
+    count: z.number().int(),
+    results: z.array(z.unknown()).describe('per item, the output of the last block that ran in its chain'),
+  }),
+  help: 'Runs its own chain of blocks once per item of `items` (a template that renders to an array of at most 1,000), with {{item}} and {{index}}; up to `concurrency` (1 to 10) items at a time. The run survives a restart mid-loop without running a finished item again. Output: { count, results }.',
   params: forEachParams,
   label: 'Apply on Each',
   category: 'Flow',
   description: 'Runs a nested chain of blocks once per item of a list, up to 10 at a time, and collects the results in order.',
+  chain: 'blocks',
   unrendered: ['blocks'],
   async run(params, context) {
     const { items } = params;

@@ -319,6 +319,12 @@ export const httpRequestBlock: BlockSpec<Params> = {
   label: 'Send HTTP Request',
   category: 'Actions',
   description: 'Calls an outside API, with retries and timeouts; flow secrets go only where they are allowed.',
+  output: z.object({
+    status: z.number().int(),
+    headers: z.record(z.string(), z.string()),
+    body: z.unknown().describe('parsed JSON when the response is JSON, else text; at most 256 KiB'),
+  }),
+  help: 'Calls an outside API: method, URL, headers and a JSON body, all templates. A secret such as {{SECRETS.postmark_api_key}} goes only to the hosts the flow names (or its allowedHosts). Network errors, 429 and 5xx are retried with backoff (`retries`); an HTTP error fails the step unless failOnHttpError is false. Output: { status, headers, body }.',
   params: httpRequestParams,
   secretParams: ['url', 'headers', 'body'],
   async run(params, context) {

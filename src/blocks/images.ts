@@ -94,6 +94,14 @@ export const imageInfoBlock: BlockSpec<InfoParams> = {
   label: 'Read Image Info',
   category: 'Media',
   description: "Reads an image's width, height, format and size (the Images binding); fails on a non-image or one over 20 MiB.",
+  output: z.object({
+    key: z.string(),
+    width: z.number().int().nullable(),
+    height: z.number().int().nullable(),
+    format: z.string().describe('a MIME type such as image/png'),
+    size: z.number().int(),
+  }),
+  help: "Reads the width, height, format and size of an image in the tenant's storage (keys relative to the tenant), e.g. to branch on its size. A non-image or an image over 20 MiB fails the step.",
   params: imageInfoParams,
   async run(params, context) {
     const key = asText(params.key);
@@ -130,6 +138,14 @@ export const imageTransformBlock: BlockSpec<TransformParams> = {
   category: 'Media',
   description:
     'Resizes (fit), rotates and converts an image (JPEG, PNG, WebP, AVIF) into a new object, marked as written by the flow so it does not trigger it.',
+  output: z.object({
+    key: z.string(),
+    size: z.number().int(),
+    contentType: z.string(),
+    width: z.number().int().nullable(),
+    height: z.number().int().nullable(),
+  }),
+  help: "Resizes (width, height, fit), rotates and re-encodes (JPEG, PNG, WebP, AVIF, quality) an image into destinationKey, e.g. a 300-px WebP thumbnail at thumbs/{{trigger.key}}.webp. The object written is marked so it does not trigger this flow. Output: the written object's { key, size, contentType, width, height }.",
   params: imageTransformParams,
   async run(params, context) {
     const key = asText(params.key);

@@ -15,6 +15,8 @@ export const logBlock: BlockSpec<z.infer<typeof logParams>> = {
   label: 'Add to Logs',
   category: 'Data',
   description: 'Writes a message (templates rendered, secrets masked) to the run log.',
+  output: z.object({ message: z.string() }),
+  help: 'Adds a line to the run log, e.g. "New upload {{trigger.key}} ({{trigger.size}} bytes)". Secrets rendered into it are shown as ***. Its output repeats the rendered message.',
   params: logParams,
   secretParams: ['message'],
   async run(params, context) {

@@ -53,6 +53,15 @@ export const r2ObjectBlock: BlockSpec<Params> = {
   label: 'Manage Stored Object',
   category: 'Media',
   description: "Reads the head of, copies, deletes or sets metadata on an object in the tenant's storage.",
+  output: z.object({
+    key: z.string(),
+    size: z.number().int().optional().describe('head'),
+    eTag: z.string().optional().describe('head'),
+    contentType: z.string().nullable().optional().describe('head'),
+    customMetadata: z.record(z.string(), z.string()).optional().describe('head'),
+    uploaded: z.string().optional().describe('head: RFC 3339'),
+  }),
+  help: "Works on one object of the tenant's storage (keys are relative to the tenant): head reads its size, type and metadata; copy writes it to destinationKey; delete removes it; set_metadata merges metadata. Objects a flow writes never trigger that flow.",
   params: r2ObjectParams,
   async run(params, context) {
     const key = asText(params.key);

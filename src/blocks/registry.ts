@@ -9,6 +9,7 @@ import { r2ObjectBlock } from './r2-object';
 import { setBlock } from './set';
 import { switchBlock } from './switch';
 import { triggerFlowBlock } from './trigger-flow';
+import type { BlockShape, ExitSpec } from '../../web/js/shared/flow-graph.js';
 import type { BlockSpec } from './types';
 
 /**
@@ -32,5 +33,14 @@ export const BLOCKS = {
 
 export type BlockType = keyof typeof BLOCKS;
 
+const NEXT: readonly ExitSpec[] = [{ field: 'next', absent: 'following' }];
+
+/** What the flow graph needs of a block type: its exits and the param holding a nested chain. */
+export function shapeOf(type: string): BlockShape | undefined {
+  const spec = (BLOCKS as Record<string, BlockSpec>)[type];
+  return spec && { exits: [...(spec.exits ?? NEXT)], chain: spec.chain ?? null };
+}
+
 /** The block fields that name the block after it, by type (every block may also carry `onError`). */
-export const exitFields = (type: BlockType): readonly string[] => (BLOCKS[type] as BlockSpec).exitFields ?? ['next'];
+export const exitFields = (type: BlockType): string[] =>
+  (shapeOf(type)?.exits ?? []).flatMap((exit) => ('cases' in exit ? [] : [exit.field]));

@@ -13,6 +13,8 @@ export const setParams = z
 /** "Set Values": named values from templates, read later as `{{steps.<id>.<name>}}`. */
 export const setBlock: BlockSpec<z.infer<typeof setParams>> = {
   type: 'set',
+  output: z.record(z.string(), z.unknown()).describe('the values, by name'),
+  help: 'Names values for later blocks: { "thumbKey": "thumbs/{{trigger.key}}", "size": "{{trigger.size}}" } is read as {{steps.<id>.thumbKey}}. A string that is one placeholder keeps its type (a number stays a number).',
   params: setParams,
   label: 'Set Values',
   category: 'Data',

@@ -32,11 +32,16 @@ export function switchEquals(value: unknown, candidate: unknown): boolean {
 /** "Switch": the first case equal to the value chooses the next block; none: `default`. */
 export const switchBlock: BlockSpec<Params> = {
   type: 'switch',
+  output: z.object({ matched: z.number().int().nullable().describe('the index of the first equal case, or null') }),
+  help: 'Continues at the block of the first case whose `equals` equals the value (numbers by value, text as text, objects by their JSON), or at `default` (absent: the run ends). Blocks on the branches not taken are skipped. Output: { matched }.',
   params: switchParams,
   label: 'Switch',
   category: 'Flow',
   description: 'Continues at the first case whose value equals the input, or at default.',
-  exitFields: ['default'],
+  exits: [
+    { cases: 'cases', field: 'next' },
+    { field: 'default', absent: 'end' },
+  ],
   async run(params) {
     const index = params.cases.findIndex((c) => switchEquals(params.value, c.equals));
     return { output: { matched: index === -1 ? null : index } };

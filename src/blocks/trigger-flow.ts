@@ -26,6 +26,12 @@ type Params = z.infer<typeof triggerFlowParams>;
  */
 export const triggerFlowBlock: BlockSpec<Params> = {
   type: 'trigger_flow',
+  output: z.object({
+    runId: z.string(),
+    status: z.string(),
+    output: z.unknown().optional().describe("with wait: the output of the child's last succeeded step"),
+  }),
+  help: 'Starts a run of another enabled flow of this tenant with `input` (read there as {{trigger.input}}). With `wait`, the step ends when the child run does (at most timeoutSeconds) and fails when it fails. Chains of flows starting flows are at most 5 deep.',
   params: triggerFlowParams,
   label: 'Trigger Another Flow',
   category: 'Flow',

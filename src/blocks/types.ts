@@ -1,4 +1,5 @@
 import type { z } from '@hono/zod-openapi';
+import type { ExitSpec } from '../../web/js/shared/flow-graph.js';
 import type { Masker } from '../crypto/redact';
 import type { Env } from '../env';
 import type { TemplateContext } from '../flows/templates';
@@ -67,15 +68,17 @@ export interface BlockSpec<P = unknown> {
   description: string;
   params: z.ZodType<P>;
   run(params: P, context: StepContext): Promise<StepResult>;
+  /** Longer help for editors: when to use the block and what it gives, with an example. */
+  help: string;
+  /** The shape of its output (what `{{steps.<id>.…}}` reads), for editors and the catalogue. */
+  output: z.ZodType;
   /** For branching blocks: the exit to follow given the output (`then`, `else`, `cases[2]`, `default`); default `next`. */
   edge?(output: unknown): string;
-  /**
-   * The block fields that name the block after it (default `next`, which,
-   * absent, means the following block). `then`/`else` fall through to the
-   * following block too; a switch's `default` absent ends the run.
-   */
-  exitFields?: readonly string[];
-  /** Params passed on as written, not rendered (a nested chain renders its own templates per item). */
+  /** Its ways out (default: one `next`, which, absent, means the following block); see web/js/shared/flow-graph.js. */
+  exits?: readonly ExitSpec[];
+  /** The param that holds a nested chain of blocks (a loop's body), run per item with its own templates. */
+  chain?: string;
+  /** Params passed on as written, not rendered (the nested chain is never rendered as a whole). */
   unrendered?: readonly string[];
   /**
    * The params in which `{{SECRETS.…}}` may appear (default: none). Only

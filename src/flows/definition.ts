@@ -112,8 +112,8 @@ export const BlockSchema = z.discriminatedUnion('type', blockSchemas as [AnyBloc
 
 export type BlockParams = z.infer<(typeof BLOCKS)[BlockType]['params']>;
 
-/** A block as stored: params as written (templates unrendered). */
-export interface Block {
+/** A block as stored: params as written (templates unrendered). A type, not an interface: the shared graph module reads it as a record. */
+export type Block = {
   id: string;
   type: BlockType;
   name?: string | undefined;
@@ -125,7 +125,7 @@ export interface Block {
   default?: string | null;
   onError?: string | undefined;
   ui?: Record<string, unknown> | undefined;
-}
+};
 
 /** The final run statuses a flow can be notified of. */
 export const NOTIFY_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;

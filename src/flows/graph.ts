@@ -1,4 +1,5 @@
-import { BLOCKS, exitFields } from '../blocks/registry';
+import { flowGraph } from '../../web/js/shared/flow-graph.js';
+import { BLOCKS, shapeOf } from '../blocks/registry';
 import type { BlockSpec } from '../blocks/types';
 import type { Block } from './definition';
 import { checkRef, forEachString, placeholders, type Segment } from './templates';
@@ -14,13 +15,17 @@ export interface GraphIssue {
   message: string;
 }
 
-/** One way out of a block: its name (`next`, `then`, `cases[1]`, `default`, `onError`…), the target (null: the chain ends), and the field that names it. */
+/** One way out of a block (see web/js/shared/flow-graph.js, the rules the page follows too). */
 export interface Exit {
   edge: string;
   target: string | null;
+  /** Whether the target comes from the chain's order rather than a written field. */
+  implicit: boolean;
   /** Where the target is written, relative to the block. */
   path: Segment[];
 }
+
+const graph = flowGraph(shapeOf);
 
 /**
  * Every way out of `chain[index]`. An absent `next`, `then` or `else` falls
@@ -28,42 +33,20 @@ export interface Exit {
  * target (null ends the chain), and a switch without `default` ends the
  * chain when no case matches. `onError` is followed only on failure.
  */
-export function exits(chain: readonly Block[], index: number): Exit[] {
-  const block = chain[index]!;
-  const following = chain[index + 1]?.id ?? null;
-  const out: Exit[] = [];
-  if (block.type === 'switch') {
-    const cases = (block.params as { cases?: Array<{ next: string | null }> }).cases ?? [];
-    cases.forEach((c, i) => {
-      out.push({ edge: `cases[${i}]`, target: c.next, path: ['params', 'cases', i, 'next'] });
-    });
-    out.push({ edge: 'default', target: block.default ?? null, path: ['default'] });
-  } else {
-    for (const field of exitFields(block.type)) {
-      const written = (block as unknown as Record<string, string | null | undefined>)[field];
-      out.push({ edge: field, target: written === undefined ? following : written, path: [field] });
-    }
-  }
-  if (block.onError) out.push({ edge: 'onError', target: block.onError, path: ['onError'] });
-  return out;
-}
+export const exits = (chain: readonly Block[], index: number): Exit[] => graph.exits(chain, index);
 
 /** Where the chain goes after `chain[index]` along `edge` (null: it ends). */
-export function target(chain: readonly Block[], index: number, edge: string): string | null {
-  return exits(chain, index).find((exit) => exit.edge === edge)?.target ?? null;
-}
+export const target = (chain: readonly Block[], index: number, edge: string): string | null => graph.target(chain, index, edge);
 
-/** The nested chain of a `for_each` block, if it is one. */
-export const chainOf = (block: Block): readonly Block[] | null =>
-  block.type === 'for_each' ? ((block.params as unknown as { blocks: Block[] }).blocks ?? null) : null;
+/** The nested chain a block holds (a `for_each` body), if it holds one. */
+export const chainOf = (block: Block): readonly Block[] | null => graph.nestedChain(block) as Block[] | null;
 
 /** Every block of the flow, nested ones included, with the chain it belongs to. */
-export function allBlocks(chain: readonly Block[]): Array<{ block: Block; chain: readonly Block[] }> {
-  return chain.flatMap((block) => {
-    const nested = chainOf(block);
-    return [{ block, chain }, ...(nested ? allBlocks(nested) : [])];
-  });
-}
+export const allBlocks = (chain: readonly Block[]): Array<{ block: Block; chain: readonly Block[] }> =>
+  graph.allBlocks(chain) as Array<{ block: Block; chain: readonly Block[] }>;
+
+/** Blocks reachable only through the exits of `chain[index]` not taken (error paths count as reachable). */
+export const notTaken = (chain: readonly Block[], index: number, taken: string): string[] => graph.notTaken(chain, index, taken);
 
 /**
  * Checks what a schema cannot: ids unique across the flow, exits that
@@ -94,7 +77,7 @@ export function checkGraph(blocks: readonly Block[]): GraphIssue[] {
         }
       }
     });
-    if (issues.length === before) issues.push(...findCycle(chain, indexById, path));
+    if (issues.length === before) issues.push(...cycleIssues(chain, path));
     chain.forEach((block, i) => {
       issues.push(...templateIssues(block, [...path, i], ids, depth > 0));
       const nested = chainOf(block);
@@ -134,32 +117,10 @@ function templateIssues(block: Block, path: Segment[], ids: ReadonlySet<string>,
   return issues;
 }
 
-/** Depth-first search over every exit of a chain; reports the exit that closes the first cycle found. */
-function findCycle(chain: readonly Block[], indexById: ReadonlyMap<string, number>, path: Segment[]): GraphIssue[] {
-  const state = new Uint8Array(chain.length); // 0 unvisited, 1 on the current path, 2 done
-  for (let start = 0; start < chain.length; start++) {
-    if (state[start] !== 0) continue;
-    // An explicit stack of [block index, exits left to follow] keeps deep chains off the call stack.
-    const stack: Array<[number, Exit[]]> = [[start, exits(chain, start)]];
-    state[start] = 1;
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const exit = top[1].shift();
-      if (!exit) {
-        state[top[0]] = 2;
-        stack.pop();
-        continue;
-      }
-      if (exit.target === null) continue;
-      const next = indexById.get(exit.target)!;
-      if (state[next] === 1) {
-        return [{ path: [...path, top[0], ...exit.path], message: `"${chain[top[0]]!.id}" → "${exit.target}" makes a cycle` }];
-      }
-      if (state[next] === 0) {
-        state[next] = 1;
-        stack.push([next, exits(chain, next)]);
-      }
-    }
-  }
-  return [];
+/** The exit that closes the first cycle of a chain, as an issue at its path. */
+function cycleIssues(chain: readonly Block[], path: Segment[]): GraphIssue[] {
+  const cycle = graph.findCycle(chain);
+  if (!cycle) return [];
+  const from = chain[cycle.index]!.id;
+  return [{ path: [...path, cycle.index, ...cycle.exit.path], message: `"${from}" → "${cycle.exit.target}" makes a cycle` }];
 }

@@ -13,7 +13,7 @@
  * again as its next attempt, at most `maxExecutions` times.
  */
 import type { Block } from '../flows/definition';
-import { exits, target } from '../flows/graph';
+import { notTaken, target } from '../flows/graph';
 import { isFinal, type LogLevel, type NewEvent, type RunEvent, type RunStatus, type StepStatus } from './types';
 
 export interface MachineConfig {
@@ -405,31 +405,4 @@ export function applyTransition(run: RunSnapshot, transition: Transition): RunSn
   const steps = new Map(run.steps);
   for (const [id, step] of transition.steps) steps.set(id, step);
   return { ...run, state: transition.state, steps };
-}
-
-/** Blocks reachable only through the branches a condition or switch did not take (error paths count as reachable). */
-export function notTaken(blocks: readonly Block[], index: number, taken: string): string[] {
-  const all = exits(blocks, index).filter((exit) => exit.edge !== 'onError');
-  const viaTaken = reachable(
-    blocks,
-    all.filter((exit) => exit.edge === taken).map((exit) => exit.target),
-  );
-  const viaOthers = reachable(
-    blocks,
-    all.filter((exit) => exit.edge !== taken).map((exit) => exit.target),
-  );
-  return [...viaOthers].filter((id) => !viaTaken.has(id));
-}
-
-function reachable(blocks: readonly Block[], starts: ReadonlyArray<string | null>): Set<string> {
-  const seen = new Set<string>();
-  const stack = starts.filter((id): id is string => id !== null);
-  while (stack.length > 0) {
-    const id = stack.pop()!;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const i = blocks.findIndex((b) => b.id === id);
-    for (const exit of exits(blocks, i)) if (exit.target) stack.push(exit.target);
-  }
-  return seen;
 }
