@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseDevVars } from './dev-vars';
+import { workerSnapshot } from './snapshot';
 import { mintToken } from '../src/lib/dev-token';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -36,8 +37,9 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts PowerFlows exactly as `npm start` does (scripts/start.ts), on a free
- * port with a fresh state directory (or `stateDir` to restart on old state),
+ * Starts PowerFlows exactly as `npm start` does (scripts/start.ts), in a
+ * frozen copy of the Worker (see snapshot.ts), on a free port with a fresh
+ * state directory (or `stateDir` to restart on old state),
  * and resolves once it has printed its URL and token. `vars` override
  * Worker variables (e.g. a rate limit) for this server only.
  * For the e2e tests and the benchmark.
@@ -48,20 +50,25 @@ export async function startDevServer(
   const port = await freePort();
   const stateDir = options.stateDir ?? mkdtempSync(path.join(tmpdir(), 'powerflows-e2e-'));
   let output = '';
-  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      POWERFLOWS_STATE_DIR: stateDir,
-      POWERFLOWS_LOG_LEVEL: options.logLevel ?? '',
-      POWERFLOWS_VARS: Object.entries(options.vars ?? {})
-        .map(([key, value]) => `${key}=${value}`)
-        .join(','),
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'scripts/start.ts')],
+    {
+      // `npm start`'s script, run in a frozen copy of the Worker: edits to the checkout never reload it mid-test.
+      cwd: workerSnapshot(),
+      env: {
+        ...process.env,
+        PORT: String(port),
+        POWERFLOWS_STATE_DIR: stateDir,
+        POWERFLOWS_LOG_LEVEL: options.logLevel ?? '',
+        POWERFLOWS_VARS: Object.entries(options.vars ?? {})
+          .map(([key, value]) => `${key}=${value}`)
+          .join(','),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  );
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -82,7 +89,7 @@ export async function startDevServer(
     });
   });
 
-  const secret = parseDevVars(readFileSync(path.join(ROOT, '.dev.vars'), 'utf8')).JWT_SECRET!;
+  const secret = parseDevVars(readFileSync(path.join(workerSnapshot(), '.dev.vars'), 'utf8')).JWT_SECRET!;
   const killGroup = (signal: NodeJS.Signals) => {
     try {
       process.kill(-child.pid!, signal);
