@@ -44,3 +44,7 @@ export function shapeOf(type: string): BlockShape | undefined {
 /** The block fields that name the block after it, by type (every block may also carry `onError`). */
 export const exitFields = (type: BlockType): string[] =>
   (shapeOf(type)?.exits ?? []).flatMap((exit) => ('cases' in exit ? [] : [exit.field]));
+
+/** The exit a block's step takes given its output (`then`, `cases[2]`…; undefined: `next`). */
+export const edgeOf = (block: { type: string }, output: unknown): string | undefined =>
+  (BLOCKS as Record<string, BlockSpec>)[block.type]?.edge?.(output);

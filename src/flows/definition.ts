@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { BLOCKS, type BlockType, exitFields } from '../blocks/registry';
 import { cronError, isTimeZone } from '../triggers/cron';
+import type { RetryPolicy } from '../runs/machine/retry';
 import { chainOf, checkGraph } from './graph';
 
 export const BLOCK_ID = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
@@ -124,6 +125,8 @@ export type Block = {
   /** A switch's block when no case matches (absent: the run ends). */
   default?: string | null;
   onError?: string | undefined;
+  /** Tries a failed step again after a backoff (contract 1.2). */
+  retry?: RetryPolicy | undefined;
   ui?: Record<string, unknown> | undefined;
 };
 

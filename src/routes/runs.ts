@@ -12,18 +12,27 @@ import { idPattern } from '../lib/ids';
 import { runExecutor, type ExecutorStub } from '../runs/executors';
 import { RUN_ID } from '../runs/run-ids';
 import { startRun } from '../runs/start';
-import { isFinal, RUN_STATUSES, type Run } from '../runs/types';
+import { isFinal, RUN_STATUSES, type Run, STEP_STATUSES } from '../runs/types';
 
 const StepSchema = z
   .object({
     blockId: z.string(),
     type: z.string(),
-    status: z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped']),
+    iteration: z.number().int().optional().openapi({ description: "A step of a for_each chain: the item's 0-based index" }),
+    iterationPath: z
+      .array(z.number().int())
+      .optional()
+      .openapi({ description: 'A step of a loop inside a loop: the item indexes, outer loop first' }),
+    status: z.enum(STEP_STATUSES),
     attempts: z.number().int(),
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
     output: z.unknown(),
     error: z.string().nullable(),
+    waitingUntil: z
+      .string()
+      .optional()
+      .openapi({ description: 'A waiting step: when it is looked at again (a delay ends, a retry starts, a wait times out)' }),
   })
   .openapi('Step');
 
@@ -38,6 +47,7 @@ const RunSchema = z
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
     error: z.string().nullable(),
+    parentRunId: z.string().optional().openapi({ description: 'A run started by another flow (trigger_flow): the run that started it' }),
     steps: z.array(StepSchema).optional(),
   })
   .openapi('Run');
@@ -54,6 +64,7 @@ const EventSchema = z
     status: z.string().optional(),
     attempt: z.number().int().optional(),
     error: z.string().optional(),
+    iteration: z.number().int().optional().openapi({ description: "A step of a for_each chain: the item's 0-based index" }),
   })
   .openapi('RunEvent', { description: 'A log, step or run event; `seq` rises by one per event within a run.' });
 

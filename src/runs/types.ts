@@ -2,7 +2,8 @@ import type { TriggerType } from '../flows/definition';
 
 export const RUN_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+export const STEP_STATUSES = ['pending', 'running', 'waiting', 'succeeded', 'failed', 'skipped'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
 export type LogLevel = 'info' | 'warn' | 'error';
 
 export const isFinal = (status: RunStatus): boolean => status === 'succeeded' || status === 'failed' || status === 'cancelled';
@@ -40,6 +41,8 @@ export interface Step {
   finishedAt: string | null;
   output: unknown;
   error: string | null;
+  /** A waiting step: when it is looked at again. */
+  waitingUntil?: string;
 }
 
 /** The Run of the API contract. */
