@@ -259,9 +259,9 @@ describe('{{ENV.<name>}} in runs', () => {
     await setEnv(tok, 'region', 'eu-west');
     expect(await messagesOnEveryShard(tenant, flow.id)).toEqual(Array(shardCount(env)).fill('region=eu-west'));
     // Every shard is warm now: the same answer again, without reading D1.
-    const loads = (await executorStub(env, flow.id, 0).stats()).configLoads;
+    const loads = (await (await executorStub(env, flow.id, 0).operations()).stats()).configLoads;
     expect(await messagesOnEveryShard(tenant, flow.id)).toEqual(Array(shardCount(env)).fill('region=eu-west'));
-    expect((await executorStub(env, flow.id, 0).stats()).configLoads).toBe(loads);
+    expect((await (await executorStub(env, flow.id, 0).operations()).stats()).configLoads).toBe(loads);
 
     await setEnv(tok, 'region', 'us-east');
     expect(await messagesOnEveryShard(tenant, flow.id)).toEqual(Array(shardCount(env)).fill('region=us-east'));

@@ -3,9 +3,11 @@
  * flows never share one, that the run index catches up within a second, and
  * that their storage migrates itself.
  */
-import { runInDurableObject } from 'cloudflare:test';
+import { env, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FlowConfigCache, type FlowConfig } from '../src/runs/flow-config';
+import { MIGRATIONS } from '../src/runs/executor/schema';
+import { runExecutor } from '../src/runs/executors';
 import { executorOfRun } from '../src/runs/run-ids';
 import { call, callJson, createFlow, flowBody, token } from './helpers/api';
 import { executorObject, fakeUrl, listedRuns, received, runToEnd, setSecret, setVariable, stepOf, uniquePath, until } from './helpers/runs';
@@ -168,10 +170,8 @@ describe('memory', () => {
       () => getRun(runId),
       (r) => r.body.status === 'waiting',
     );
-    const held = await runInDurableObject(executorObject(runId), (instance) =>
-      (instance as unknown as { active: Map<string, unknown> }).active.has(runId),
-    );
-    expect(held).toBe(false);
+    const held = await (await runExecutor(env, runId)!.operations()).heldRuns();
+    expect(held).not.toContain(runId);
     const done = await until(
       () => getRun(runId),
       (r) => r.body.status === 'succeeded',
@@ -281,5 +281,73 @@ describe('executor storage', () => {
     });
     expect((await getRun(ghost)).status).toBe(404); // reading migrates it
     expect(await versionOf(ghost)).toBe(current);
+  });
+
+  it('moves runs of engine v2 onto frames: a run waiting in a delay resumes, and nested step keys become items', async () => {
+    const flow = await createFlow(tok, {
+      blocks: [
+        { id: 'a', type: 'log', params: { message: 'a' } },
+        { id: 'pause', type: 'delay', params: { seconds: 1 } },
+        {
+          id: 'each',
+          type: 'for_each',
+          params: { items: '{{trigger.items}}', blocks: [{ id: 'note', type: 'log', params: { message: '{{item}}' } }] },
+        },
+      ],
+    });
+    const definition = (await callJson('GET', `/v1/flows/${flow.id}`, { token: tok })).body;
+    // What engine v2 stored: the run's cursor at a delay it waits in, a finished loop's steps as `<block>@<index>`.
+    const waiting = `run_01KB0000000000000000000000${flow.id.slice(4)}0`;
+    const done = `run_01KB0000000000000000000001${flow.id.slice(4)}0`;
+    const tenant = 'executors';
+    const wakeAt = Date.now() + 300;
+    await runInDurableObject(executorObject(waiting), (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec('CREATE TABLE schema_version (version INTEGER NOT NULL)');
+      for (const migration of MIGRATIONS.slice(0, 2)) sql.exec(migration);
+      sql.exec('INSERT INTO schema_version (version) VALUES (2)');
+      const body = JSON.stringify({ name: 'v2', trigger: { type: 'manual' }, blocks: definition.blocks });
+      sql.exec('INSERT INTO snapshots (id, body) VALUES (1, ?), (2, ?), (3, ?)', body, '{}', '{}');
+      const run = `INSERT INTO runs (id, tenant_id, flow_version, definition_ref, variables_ref, env_ref, trigger_type, payload, actor, created_at,
+        status, cursor, started_at, finished_at, error, wake_at, cancel_requested) VALUES (?, ?, 1, 1, 2, 3, 'manual', ?, 'u', ?, ?, ?, ?, ?, NULL, ?, 0)`;
+      const t = new Date().toISOString();
+      sql.exec(run, waiting, tenant, '{"items":[7,8]}', t, 'waiting', 'pause', t, null, wakeAt);
+      sql.exec(run, done, tenant, '{"items":[7,8]}', t, 'succeeded', null, t, t, wakeAt + 86_400_000);
+      const step =
+        'INSERT INTO steps (run_id, block_id, status, attempts, executions, started_at, finished_at, output) VALUES (?, ?, ?, 1, 1, ?, ?, ?)';
+      sql.exec(step, waiting, 'a', 'succeeded', t, t, '{"message":"a"}');
+      sql.exec(step, waiting, 'pause', 'running', t, null, '{"sleptSeconds":1}');
+      for (const [id, output] of [
+        ['a', '{"message":"a"}'],
+        ['pause', '{"sleptSeconds":1}'],
+        ['each', '{"count":2,"results":[{"message":"7"},{"message":"8"}]}'],
+        ['note@0', '{"message":"7"}'],
+        ['note@1', '{"message":"8"}'],
+      ])
+        sql.exec(step, done, id, 'succeeded', t, t, output);
+      for (const [seq, id] of [
+        [1, waiting],
+        [1, done],
+      ] as const)
+        sql.exec('INSERT INTO events (run_id, seq, body) VALUES (?, ?, ?)', id, seq, '{}');
+    });
+
+    const finished = (await getRun(done)).body;
+    expect(
+      finished.steps
+        .filter((s: { blockId: string }) => s.blockId === 'note')
+        .map((s: { iteration: number; output: unknown }) => [s.iteration, s.output]),
+    ).toEqual([
+      [0, { message: '7' }],
+      [1, { message: '8' }],
+    ]);
+
+    const resumed = await until(
+      () => getRun(waiting),
+      (r) => r.body.status === 'succeeded',
+    );
+    expect(stepOf(resumed.body, 'a').attempts).toBe(1);
+    expect(stepOf(resumed.body, 'pause')).toMatchObject({ status: 'succeeded', attempts: 1, output: { sleptSeconds: 1 } });
+    expect(stepOf(resumed.body, 'each').output).toEqual({ count: 2, results: [{ message: '7' }, { message: '8' }] });
   });
 });

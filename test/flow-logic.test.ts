@@ -185,6 +185,38 @@ describe('for_each', () => {
     params: { items, blocks, ...extra },
   });
 
+  it('bounds what a loop keeps: 30 items of 900 KB fail the run cleanly once, and its view and ?wait answer 200', async () => {
+    const flow = await createFlow(tok, {
+      blocks: [loop('{{trigger.items}}', [{ id: 'keep', type: 'set', params: { values: { big: '{{trigger.pad}}' } } }])],
+    });
+    const input = { items: Array.from({ length: 30 }, (_, i) => i), pad: 'x'.repeat(900_000) };
+    const started = await callJson('POST', `/v1/flows/${flow.id}/runs?wait=30`, { token: tok, body: { input } });
+    expect(started.status).toBe(200);
+    expect(started.body.status).toBe('failed');
+    expect(started.body.error).toMatch(
+      /step "each" failed: item \d+: step "keep" failed: the run already keeps .* MiB of step outputs; at most 24\.0 MiB in all/,
+    );
+    const view = await callJson('GET', `/v1/runs/${started.body.id}`, { token: tok });
+    expect(view.status).toBe(200);
+    const kept = view.body.steps.filter((s: { blockId: string; status: string }) => s.blockId === 'keep' && s.status === 'succeeded');
+    expect(kept.length).toBeGreaterThan(20);
+    expect(JSON.stringify(view.body).length).toBeLessThan(26 * 1024 * 1024);
+
+    // Few items, but more than a step may keep in all: the loop itself fails, saying how to keep less.
+    const few = await runBlocks(
+      tok,
+      [loop('{{trigger.items}}', [{ id: 'keep', type: 'set', params: { values: { big: '{{trigger.pad}}' } } }])],
+      {
+        items: [1, 2],
+        pad: 'y'.repeat(600_000),
+      },
+    );
+    expect(few.run.status).toBe('failed');
+    expect(stepOf(few.run, 'each').error).toMatch(
+      /its output is 1\.1 MiB; a step keeps at most 1\.0 MiB: a loop keeps each item's last output/,
+    );
+  });
+
   it("runs its chain per item in order, with item and index, and collects each chain's last output", async () => {
     const { run, events } = await runBlocks(
       tok,

@@ -1,7 +1,6 @@
-import { abortAllDurableObjects, env, runInDurableObject } from 'cloudflare:test';
+import { abortAllDurableObjects, env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_UNACKED, SLOW_VIEWER_CLOSE } from '../src/live/viewers';
-import type { FlowExecutor } from '../src/runs/executor';
 import type { RunEvent } from '../src/runs/types';
 import { callJson, createFlow, token } from './helpers/api';
 import { openLive, seqsByRun } from './helpers/live';
@@ -212,7 +211,7 @@ describe("flow live socket (hosted by the flow's executor shard 0)", () => {
       await acking.received(sent, 5_000);
     }
     expect(await silent.closed).toBe(SLOW_VIEWER_CLOSE);
-    expect(await runInDurableObject(hub, (instance: FlowExecutor) => instance.viewerCount())).toBe(1);
+    expect(await (await hub.operations()).viewerCount()).toBe(1);
     expect(acking.events).toHaveLength(sent);
   });
 

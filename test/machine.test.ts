@@ -137,6 +137,22 @@ describe('waits are stored step states', () => {
   });
 });
 
+describe('output bounds', () => {
+  it('a step whose output is over 1 MiB fails once (no retry), keeping nothing; the run counts what its steps keep', () => {
+    const big = 'x'.repeat(1024 * 1024);
+    const blocks = [log('small'), call('huge', { retry: { attempts: 3 } }), log('after')];
+    const outcomes: Outcomes = (at, run) => (at.blockId === 'huge' ? ok({ big }) : behaviour()(at, run));
+    const d = drive(fresh(blocks), outcomes, { now: T0 });
+    expect(d.executions).toEqual(['small', 'huge']);
+    expect(d.run.steps.get('huge')).toMatchObject({
+      status: 'failed',
+      output: null,
+      error: 'its output is 1.0 MiB; a step keeps at most 1.0 MiB',
+    });
+    expect(d.run.state.outputBytes).toBe(JSON.stringify({ key: 'small' }).length);
+  });
+});
+
 describe('loops', () => {
   const items = ['a', 'b', 'c', 'd', 'e'];
 

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { MAX_STEP_OUTPUT_BYTES, outputBytes } from '../runs/machine/output-bounds';
 import { StepError, type BlockSpec } from './types';
 
 export const MAX_ITEMS = 1000;
@@ -33,11 +34,13 @@ export const forEachBlock: BlockSpec<Params> = {
   description: 'Runs a nested chain of blocks once per item of a list, up to 10 at a time, and collects the results in order.',
   chain: 'blocks',
   unrendered: ['blocks'],
-  async run(params, context) {
+  async run(params) {
     const { items } = params;
     if (!Array.isArray(items)) throw new StepError(`items must render to an array, not ${items === null ? 'null' : typeof items}`);
     if (items.length > MAX_ITEMS) throw new StepError(`items has ${items.length} entries; at most ${MAX_ITEMS}`);
-    const results = await context.engine.iterate(items, params.concurrency ?? 1);
-    return { output: { count: items.length, results } };
+    const bytes = outputBytes(items);
+    if (bytes > MAX_STEP_OUTPUT_BYTES)
+      throw new StepError(`items takes ${bytes} bytes as JSON; at most ${MAX_STEP_OUTPUT_BYTES} (pass keys, not contents)`);
+    return { loop: { items, concurrency: params.concurrency ?? 1 } };
   },
 };

@@ -37,10 +37,8 @@ export interface StepContext {
   data(): Readonly<Omit<TemplateContext, 'secrets'>>;
   /** What is left of the run's budget for regular expressions (see `condition`); shared by all its steps. */
   regexBudget: { left: number };
-  /** What only the run engine can do, for the blocks that drive other blocks or runs. */
+  /** What only the run engine can do, for the blocks that start other runs. */
   engine: {
-    /** for_each: runs the block's nested chain once per item, at most `concurrency` at a time; each chain's last output, in item order. */
-    iterate(items: readonly unknown[], concurrency: number): Promise<unknown[]>;
     /** trigger_flow: starts a run of another enabled flow of the tenant (or fails the step). */
     startFlow(flowId: string, input: Record<string, unknown>): Promise<{ runId: string; status: string }>;
   };
@@ -54,7 +52,9 @@ export type StepResult =
   /** Wake the run at `sleepUntil` (epoch ms), then the step succeeds with `output`. */
   | { output: unknown; sleepUntil: number; failed?: undefined }
   /** Wait (without holding the object) for another run to end, at most until `until`: its end settles the step. */
-  | { output: unknown; awaitRun: { runId: string; until: number }; failed?: undefined; sleepUntil?: undefined };
+  | { output: unknown; awaitRun: { runId: string; until: number }; failed?: undefined; sleepUntil?: undefined }
+  /** Run the block's nested chain once per item, `concurrency` at a time (the engine does, durably); the step ends with the results. */
+  | { output?: undefined; loop: { items: unknown[]; concurrency: number }; failed?: undefined; sleepUntil?: undefined };
 
 /**
  * A block type: its params schema (templates unrendered) and how it runs

@@ -27,10 +27,8 @@ export type ExecutorStub = Pick<
   | 'invalidate'
   | 'publish'
   | 'flowViewersJoined'
-  | 'viewerCount'
-  | 'writeIndexNow'
   | 'childEnded'
-  | 'stats'
+  | 'operations'
 > &
   Pick<DurableObjectStub, 'fetch'>;
 
@@ -82,7 +80,9 @@ export async function flowChanged(env: Env, flowId: string, change: 'changed' | 
 
 /** The counters of all of a flow's executors, added up. */
 export async function executorStats(env: Env, flowId: string): Promise<ExecutorStats> {
-  const all = await Promise.all(Array.from({ length: shardCount(env) }, (_, shard) => executorStub(env, flowId, shard).stats()));
+  const all = await Promise.all(
+    Array.from({ length: shardCount(env) }, async (_, shard) => (await executorStub(env, flowId, shard).operations()).stats()),
+  );
   return all.reduce((sum, stats) => ({
     runsStarted: sum.runsStarted + stats.runsStarted,
     configLoads: sum.configLoads + stats.configLoads,

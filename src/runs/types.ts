@@ -43,6 +43,8 @@ export interface Step {
   error: string | null;
   /** A waiting step: when it is looked at again. */
   waitingUntil?: string;
+  /** Carried over from the run this one re-runs: not executed in this run. */
+  reused?: boolean;
 }
 
 /** The Run of the API contract. */

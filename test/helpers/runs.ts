@@ -80,7 +80,9 @@ export const flowViewerHost = (flowId: string) => env.EXECUTORS.get(env.EXECUTOR
  * tests that count runs in a list call this first, so the count is exact.
  */
 export async function indexCaughtUp(flowId: string): Promise<void> {
-  await Promise.all(Array.from({ length: shardCount(env) }, (_, shard) => executorStub(env, flowId, shard).writeIndexNow()));
+  await Promise.all(
+    Array.from({ length: shardCount(env) }, async (_, shard) => (await executorStub(env, flowId, shard).operations()).writeIndexNow()),
+  );
 }
 
 /** `GET /v1/flows/:flowId/runs` once the index has caught up. */

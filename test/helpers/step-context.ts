@@ -19,7 +19,7 @@ export const stepContext = (overrides: Partial<StepContext> = {}): StepContext =
     throw new Error('not in these tests');
   },
   regexBudget: { left: Number.MAX_SAFE_INTEGER },
-  engine: { iterate: notInTheseTests, startFlow: notInTheseTests },
+  engine: { startFlow: notInTheseTests },
   allowPrivateNetwork: false,
   ...overrides,
 });

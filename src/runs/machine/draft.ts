@@ -7,9 +7,10 @@
  * clock: `now` comes in with the input.
  */
 import type { Block } from '../../flows/definition';
-import { notTaken, target } from '../../flows/graph';
+import { chainOf, notTaken, target } from '../../flows/graph';
 import type { NewEvent, RunEvent } from '../types';
 import { chainOfFrame, frameOfStep, loopStepOf, placeOf } from './flow-index';
+import { MAX_STEP_OUTPUT_BYTES, outputBytes, outputProblem } from './output-bounds';
 import { retryDelayMs } from './retry';
 import {
   type FrameAt,
@@ -24,6 +25,7 @@ import {
   type StepState,
   stepKey,
   type Transition,
+  type Wait,
 } from './state';
 
 export class Draft {
@@ -89,6 +91,13 @@ export class Draft {
 
   /** The step ended well: its frame moves on along `edge`, skipping what only the branches not taken reach. */
   succeed(at: StepAt, output: unknown, edge: string | undefined): void {
+    const bytes = outputBytes(output);
+    const problem = outputProblem(bytes, this.state.outputBytes, chainOf(placeOf(this.blocks, at.blockId).block) !== null);
+    if (problem) {
+      this.fail(at, problem, null, 'noRetry');
+      return;
+    }
+    this.state.outputBytes += bytes;
     this.setStep(at, { status: 'succeeded', output, error: null, finishedAt: this.iso, wait: null, wakeAt: null });
     this.stepEvent(at, 'succeeded');
     this.moveOn(at, output, edge);
@@ -113,7 +122,8 @@ export class Draft {
     const stopping = how === 'final' || this.state.cancelRequested || this.halted(frameOfStep(this.blocks, at));
     const delay = stopping || how === 'noRetry' ? null : retryDelayMs(block.retry, step.attempts);
     if (delay !== null) {
-      this.setStep(at, { status: 'waiting', output, error, wait: { kind: 'retry' }, wakeAt: this.now + delay });
+      this.wait(at, output, { kind: 'retry' }, this.now + delay);
+      this.setStep(at, { error });
       this.emit({
         type: 'log',
         blockId: at.blockId,
@@ -121,14 +131,27 @@ export class Draft {
         message: `attempt ${step.attempts} failed: ${error}; trying again in ${delay / 1000} s`,
         ...iterationOf(at),
       });
-      this.stepEvent(at, 'waiting');
       return;
     }
-    this.setStep(at, { status: 'failed', output, error, finishedAt: this.iso, wait: null, wakeAt: null });
+    const bytes = outputBytes(output);
+    const kept = outputProblem(bytes, this.state.outputBytes, false) === null;
+    if (kept) this.state.outputBytes += bytes;
+    this.setStep(at, { status: 'failed', output: kept ? output : null, error, finishedAt: this.iso, wait: null, wakeAt: null });
     this.stepEvent(at, 'failed', { error });
     const frame = frameOfStep(this.blocks, at);
     if (!stopping && block.onError) this.setFrame(frame, { cursor: block.onError, error: { blockId: at.blockId, message: error } });
     else this.closeFrame(frame, 'failed', `step "${at.blockId}" failed: ${error}`);
+  }
+
+  /**
+   * The step waits. A delay or a child run has shown as a step still
+   * `running` (in a `waiting` run) since contract 1.0, so only the waits
+   * contract 1.2 added (a retry's backoff, an event) announce `waiting`.
+   */
+  wait(at: StepAt, output: unknown, wait: Wait, wakeAt: number): void {
+    // What a waiting step holds is small (a child's id, a failed attempt's output); never more than a step may keep.
+    this.setStep(at, { status: 'waiting', output: outputBytes(output) > MAX_STEP_OUTPUT_BYTES ? null : output, wait, wakeAt });
+    if (!shownAsRunning(wait)) this.stepEvent(at, 'waiting');
   }
 
   /** Marks a pending step skipped (any other step keeps its status). */
@@ -271,10 +294,18 @@ export class Draft {
     this.state.wakeAt = next === 'running' ? this.now + this.config.watchdogMs : wakeAt;
   }
 
-  /** The main frame (for a run that has not begun its chain yet). */
+  /** The main frame. */
   get main(): FrameState {
     return this.frame(MAIN_FRAME);
   }
+
+  /** A flow without blocks: its run succeeds as soon as it begins. */
+  endEmptyChain(): void {
+    this.closeFrame(MAIN_FRAME, 'succeeded');
+  }
 }
+
+/** Waits that contract 1.0 shows as a `running` step: a delay, a child run. */
+export const shownAsRunning = (wait: Wait | null): boolean => wait?.kind === 'delay' || wait?.kind === 'child';
 
 export const iterationOf = (at: StepAt): { iteration?: number } => (at.items.length ? { iteration: at.items.at(-1)! } : {});

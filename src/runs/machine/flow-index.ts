@@ -4,7 +4,7 @@
  * are pinned, so never change under a run) and shared by its runs.
  */
 import type { Block } from '../../flows/definition';
-import { allBlocks, chainOf } from '../../flows/graph';
+import { chainOf } from '../../flows/graph';
 import type { FrameAt, StepAt } from './state';
 
 export interface Placed {
@@ -17,7 +17,7 @@ export interface Placed {
 
 const indexes = new WeakMap<readonly Block[], Map<string, Placed>>();
 
-export function placesOf(blocks: readonly Block[]): Map<string, Placed> {
+function placesOf(blocks: readonly Block[]): Map<string, Placed> {
   let places = indexes.get(blocks);
   if (!places) {
     places = new Map();
@@ -50,10 +50,7 @@ export function loopStepOf(frame: FrameAt): StepAt | null {
   return frame.loopId === null ? null : { blockId: frame.loopId, items: frame.items.slice(0, -1) };
 }
 
-/** The first block of the chain a frame runs. */
+/** The chain a frame runs. */
 export function chainOfFrame(blocks: readonly Block[], frame: FrameAt): readonly Block[] {
   return frame.loopId === null ? blocks : (chainOf(placeOf(blocks, frame.loopId).block) ?? []);
 }
-
-/** The main chain's blocks and every nested block, in order (for skipping at the end). */
-export const everyBlock = (blocks: readonly Block[]): Block[] => allBlocks(blocks).map(({ block }) => block);

@@ -95,6 +95,8 @@ export interface RunState {
   cancelRequested: boolean;
   /** The `seq` of the last event recorded. */
   lastSeq: number;
+  /** What the run's steps' outputs take in all (see output-bounds.ts). */
+  outputBytes: number;
 }
 
 /** A run as the machine sees it. */
@@ -144,7 +146,16 @@ export function newRun(runId: string, blocks: readonly Block[], now: number): Ru
   return {
     runId,
     blocks,
-    state: { status: 'queued', startedAt: null, finishedAt: null, error: null, wakeAt: now, cancelRequested: false, lastSeq: 0 },
+    state: {
+      status: 'queued',
+      startedAt: null,
+      finishedAt: null,
+      error: null,
+      wakeAt: now,
+      cancelRequested: false,
+      lastSeq: 0,
+      outputBytes: 0,
+    },
     frames: new Map([[frameKey(MAIN_FRAME), main]]),
     steps: new Map(),
   };

@@ -51,7 +51,7 @@ const transition = (run: RunSnapshot, config: MachineConfig, now: number, change
 /**
  * What can be done now: begin a queued run, start the step at each active
  * frame's cursor (unless `busy` says it is running here), pass reused steps,
- * wake the waiting steps that are due. Empty: the run has ended, or waits
+ * wake the waiting steps that are due (unless `busy`: being looked at). Empty: the run has ended, or waits
  * for its steps in flight or for `state.wakeAt`.
  */
 export function plan(run: RunSnapshot, now: number, busy: (at: StepAt) => boolean): Action[] {
@@ -69,7 +69,7 @@ export function plan(run: RunSnapshot, now: number, busy: (at: StepAt) => boolea
       actions.push(cancelRequested ? { type: 'abandon', at } : { type: 'start', at });
     } else if (step.status === 'succeeded' && !cancelRequested) {
       actions.push({ type: 'pass', at });
-    } else if (step.status === 'waiting' && (step.wakeAt ?? 0) <= now) {
+    } else if (step.status === 'waiting' && (step.wakeAt ?? 0) <= now && !busy(at)) {
       actions.push({ type: 'wake', at, step });
     }
   }
@@ -82,6 +82,7 @@ export function begin(run: RunSnapshot, config: MachineConfig, now: number): Tra
     draft.state.status = 'running';
     draft.state.startedAt = draft.iso;
     draft.emit({ type: 'run', status: 'running' });
+    if (draft.main.cursor === null) draft.endEmptyChain();
   });
 }
 
@@ -120,8 +121,7 @@ export function settleStep(run: RunSnapshot, config: MachineConfig, now: number,
         draft.fail(at, outcome.error, outcome.output);
         break;
       case 'waiting':
-        draft.setStep(at, { status: 'waiting', output: outcome.output, wait: outcome.wait, wakeAt: outcome.wakeAt });
-        draft.stepEvent(at, 'waiting');
+        draft.wait(at, outcome.output, outcome.wait, outcome.wakeAt);
         break;
       case 'loop':
         draft.startLoop(at, outcome.items, outcome.concurrency);

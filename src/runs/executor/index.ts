@@ -1,0 +1,357 @@
+/**
+ * A flow executor: a long-lived Durable Object that runs the runs of one
+ * flow (one of its `EXECUTOR_SHARDS` shards). It is a host of parts, each
+ * owning its tables and reporting when it next needs the object awake:
+ *
+ * - `RunDriver` (driver.ts) drives runs through the engine's one
+ *   interpreter (../machine), writing each transition before anything that
+ *   follows from it leaves the object;
+ * - `StepRunner` runs a step's block with only what it may touch;
+ * - `ChildRuns` starts runs of other flows and looks at them;
+ * - `RunStore`, `Snapshots`, `DedupeKeys`: runs, pinned configurations,
+ *   dedupe keys of at-least-once triggers;
+ * - `IndexOutbox` writes status changes to the D1 run index in batches;
+ * - `ViewerHub` holds the live WebSockets of runs and of the flow.
+ *
+ * The host owns the RPC surface and the one alarm (the earliest of the
+ * parts' wake times). It keeps the flow's configuration warm
+ * (flow-config.ts), so a run of a warm flow starts with no D1 round trip.
+ * One flow per executor: two flows' secrets never share an object. Secrets
+ * are opened in memory only, never stored.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { settings } from '../../config';
+import type { Env } from '../../env';
+import { newId } from '../../lib/ids';
+import { verifyWebhook } from '../../triggers/webhook-signature';
+import { FlowConfigCache, loadFlowConfig } from '../flow-config';
+import * as machine from '../machine';
+import { retentionMs } from '../retention';
+import { executorOfRun } from '../run-ids';
+import { isFinal, type Run, type TriggerInput } from '../types';
+import { ChildRuns } from './child-runs';
+import { DedupeKeys } from './dedupe';
+import { RunDriver } from './driver';
+import { IndexOutbox } from './index-outbox';
+import { liveRun } from './live-run';
+import { ExecutorOperations } from './operations';
+import { type RunInit, RunStore } from './run-store';
+import { runView } from './run-view';
+import { ExecutorSchema } from './schema';
+import { Snapshots } from './snapshots';
+import { StepRunner } from './step-runner';
+import { ViewerHub } from './viewer-hub';
+
+/** How long a running run may go without the executor looking at it. */
+const WATCHDOG_MS = 10_000;
+/** A step starts at most this often; more starts mean it keeps killing its object. */
+const MAX_STEP_EXECUTIONS = 3;
+/** The longest a cached flow configuration is trusted without an invalidation. */
+const CONFIG_MAX_AGE_MS = 5 * 60_000;
+
+/** Set by the Worker on a viewer's request once it has authorised it. */
+export const TENANT_HEADER = 'x-powerflows-tenant';
+
+export interface StartRequest {
+  runId: string;
+  tenantId: string;
+  /** Who triggered the run, for the audit log. */
+  actor: string;
+  trigger: TriggerInput;
+  waitMs: number;
+  /** For a webhook: the hook it came through, which must still be the flow's, and the flow enabled. */
+  hookId?: string;
+  /** For a webhook: the raw body and headers, checked against the trigger's `verify` rule when it has one. */
+  signed?: { body: string; headers: Record<string, string>; replayKey?: string };
+  /** Start nothing unless the flow is enabled (a run started by another flow). */
+  requireEnabled?: boolean;
+}
+
+export type StartResult =
+  | { outcome: 'started'; run: Run }
+  | { outcome: 'duplicate'; runId: string }
+  | { outcome: 'flow_not_found' }
+  | { outcome: 'unauthorized' };
+
+export type { ExecutorStats } from './operations';
+
+export class FlowExecutor extends DurableObject<Env> {
+  /** Which flow and shard this is, learnt from the first run id it sees (see `learn`). */
+  private flowId: string | undefined;
+  private shard = 0;
+  private readonly schema: ExecutorSchema;
+  private readonly runs: RunStore;
+  private readonly snapshots: Snapshots;
+  private readonly dedupe: DedupeKeys;
+  private readonly config: FlowConfigCache;
+  private readonly machine: machine.MachineConfig;
+  readonly outbox: IndexOutbox;
+  readonly viewers: ViewerHub;
+  private readonly driver: RunDriver;
+  readonly counters = { runsStarted: 0, configLoads: 0 };
+  /** When the alarm is set for (null: none; undefined: not read yet). */
+  private armedAt: number | null | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.schema = new ExecutorSchema(ctx.storage);
+    this.runs = new RunStore(this.schema);
+    this.snapshots = new Snapshots(this.schema);
+    this.dedupe = new DedupeKeys(this.schema);
+    this.config = new FlowConfigCache((tenantId) => {
+      this.counters.configLoads++;
+      return loadFlowConfig(env, tenantId, this.flowId!);
+    }, CONFIG_MAX_AGE_MS);
+    this.machine = { watchdogMs: WATCHDOG_MS, retentionMs: retentionMs(env), maxExecutions: MAX_STEP_EXECUTIONS };
+    this.outbox = new IndexOutbox(this.schema, env, (ref) => this.snapshots.get(ref));
+    this.viewers = new ViewerHub(ctx, env, () => ({ flowId: this.flowId!, shard: this.shard }));
+    const flowId = () => this.flowId!;
+    const children = new ChildRuns(env, flowId);
+    const steps = new StepRunner(env, flowId, this.config, {
+      log: (live, at, level, message) => this.driver.log(live, at, level, message),
+      retrying: (live, at, attempt, message) => this.driver.retrying(live, at, attempt, message),
+      startFlow: (live, at, target, input) => children.start(live, at, target, input),
+    });
+    this.driver = new RunDriver({
+      schema: this.schema,
+      runs: this.runs,
+      snapshots: this.snapshots,
+      outbox: this.outbox,
+      viewers: this.viewers,
+      steps,
+      children,
+      config: this.machine,
+      wakeBy: (at) => this.wakeBy(at),
+    });
+    void ctx.blockConcurrencyWhile(async () => {
+      this.armedAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  /** Whether a run id names this executor; the first one it sees tells it which flow and shard it is. */
+  private learn(runId: string): boolean {
+    const named = executorOfRun(runId);
+    if (!named) return false;
+    if (this.flowId === undefined) [this.flowId, this.shard] = [named.flowId, named.shard];
+    return named.flowId === this.flowId && named.shard === this.shard;
+  }
+
+  // ---- RPC -------------------------------------------------------------------
+
+  /**
+   * Starts a run of the flow's current version: the run, its first
+   * transition, its dedupe key and its index entry in one write. With
+   * `waitMs`, answers once it has ended or that time has passed.
+   */
+  async start(request: StartRequest): Promise<StartResult> {
+    if (!this.learn(request.runId)) return { outcome: 'flow_not_found' };
+    const now = Date.now();
+    const config = await this.config.get(request.tenantId, now);
+    if (!config) return { outcome: 'flow_not_found' };
+    if (request.hookId !== undefined && !(config.enabled && config.hookId === request.hookId)) return { outcome: 'flow_not_found' };
+    if (request.requireEnabled && !config.enabled) return { outcome: 'flow_not_found' };
+    let { trigger } = request;
+    const rule = config.definition.trigger.type === 'webhook' ? config.definition.trigger.verify : undefined;
+    if (rule) {
+      const secrets = await config.keyring.open(new Set([rule.secret]));
+      const secret = secrets.values[rule.secret];
+      const { body, headers, replayKey } = request.signed ?? { body: '', headers: {} };
+      const verdict = secret === undefined ? { ok: false } : await verifyWebhook(rule, secret, body, headers, Date.now());
+      if (!verdict.ok) return { outcome: 'unauthorized' };
+      // A Standard Webhooks message id seen before starts nothing: the first run answers for it.
+      if ('webhookId' in verdict && verdict.webhookId && replayKey) trigger = { ...trigger, dedupeKey: replayKey };
+    }
+    const duplicate = trigger.dedupeKey === undefined ? null : this.dedupe.runOf(trigger.dedupeKey);
+    if (duplicate) return { outcome: 'duplicate', runId: duplicate };
+
+    const refs = this.snapshots.refsOf(config);
+    const init: RunInit = {
+      runId: request.runId,
+      tenantId: config.tenantId,
+      flowVersion: config.version,
+      definitionRef: refs.definition,
+      variablesRef: refs.variables,
+      envRef: refs.env,
+      triggerType: trigger.type,
+      payload: trigger.payload,
+      actor: request.actor,
+      createdAt: new Date(now).toISOString(),
+    };
+    const run = machine.newRun(init.runId, config.definition.blocks, now);
+    const live = liveRun(init, run, config, config);
+    this.schema.transaction(() => {
+      this.runs.insertRun(init, run.state);
+      this.runs.saveStart(init.runId, run.frames.values(), []);
+      if (trigger.dedupeKey !== undefined) this.dedupe.add(trigger.dedupeKey, init.runId, now);
+      this.outbox.mark(init.runId, newId('aud'));
+    });
+    this.outbox.schedule();
+    this.counters.runsStarted++;
+    this.driver.adopt(live);
+    await this.driver.untilEnd(live, request.waitMs);
+    return { outcome: 'started', run: this.view(live.init, live.run) };
+  }
+
+  /** The run with its steps, or null when this executor holds no run of that id in the tenant. */
+  async getRun(tenantId: string, runId: string): Promise<Run | null> {
+    const live = this.find(tenantId, runId);
+    return live ? this.view(live.init, live.run) : null;
+  }
+
+  async hasRun(tenantId: string, runId: string): Promise<boolean> {
+    return this.find(tenantId, runId) !== null;
+  }
+
+  /** Events after `after`, in `seq` order, and whether the run has ended (no more will come). */
+  async events(tenantId: string, runId: string, after: number, limit: number) {
+    const live = this.find(tenantId, runId);
+    if (!live) return null;
+    return { items: this.runs.events(runId, after, limit), final: isFinal(live.run.state.status) };
+  }
+
+  /**
+   * Cancels a queued, running or waiting run: waits end at once, steps in
+   * flight are interrupted (their requests or backoffs aborted), and the run
+   * ends `cancelled` once none runs. A finished run is left as it is.
+   */
+  async cancelRun(tenantId: string, runId: string): Promise<Run | null> {
+    // Read without driving: an orphaned run's interrupted steps must not start once more.
+    const live = this.find(tenantId, runId, false);
+    if (!live) return null;
+    this.driver.cancel(live);
+    return this.view(live.init, live.run);
+  }
+
+  /** Makes sure a run that should be making progress is (the scheduled sweep's nudge). */
+  async resume(tenantId: string, runId: string): Promise<void> {
+    this.find(tenantId, runId);
+  }
+
+  /** A run that `runId` started (trigger_flow) has ended: a step waiting for it goes on now. */
+  async childEnded(tenantId: string, runId: string, childRunId: string): Promise<void> {
+    const live = this.find(tenantId, runId, false);
+    if (live && !isFinal(live.run.state.status)) this.driver.childEnded(live, childRunId);
+  }
+
+  /**
+   * The flow, its secrets or its variables changed: forget the cached
+   * configuration and key (runs already started keep their version and
+   * variables; those still driven here, the secrets they opened).
+   * Deleted: runs in flight lose their secrets too, so none is sent after its
+   * key was shredded (a step that needs one fails).
+   */
+  async invalidate(deleted = false): Promise<void> {
+    this.config.invalidate();
+    if (!deleted) return;
+    for (const live of this.driver.live()) {
+      live.config = undefined;
+      live.secrets = undefined;
+    }
+  }
+
+  /** Shard 0: sends other shards' events (JSON frames) to the flow's viewers; answers how many got them. */
+  async publish(frames: string[]): Promise<number> {
+    return this.viewers.toFlowViewers(frames);
+  }
+
+  /** Shards other than 0: shard 0 has flow viewers again, so forward events to it. */
+  async flowViewersJoined(): Promise<void> {
+    this.viewers.flowViewersJoined();
+  }
+
+  /** Operations for tests and the benchmark (write the index now, counters, viewers): development and tests only. */
+  async operations(): Promise<ExecutorOperations> {
+    if (settings(this.env).ENVIRONMENT === 'production') throw new Error('executor operations are not available in production');
+    return new ExecutorOperations(this);
+  }
+
+  // ---- the alarm ---------------------------------------------------------------
+
+  override async alarm(): Promise<void> {
+    this.armedAt = null;
+    const now = Date.now();
+    for (const due of this.runs.runsToLookAt(now)) {
+      if (!isFinal(due.status) && this.learn(due.id)) this.driver.lookAt(due.tenantId, due.id, now);
+    }
+    this.runs.forgetExpired(now);
+    const config = await this.config.peek();
+    const refs = config?.refs;
+    this.snapshots.forgetUnused(this.runs.pinnedSnapshots(), refs ? [refs.definition, refs.variables, refs.env] : []);
+    this.dedupe.forgetExpired(now);
+    if (this.outbox.pending()) await this.outbox.flush();
+    this.rearm(now);
+  }
+
+  /** Makes sure the alarm rings no later than `at`. */
+  private wakeBy(at: number): void {
+    if (typeof this.armedAt === 'number' && this.armedAt <= at) return;
+    this.armedAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+
+  /** One alarm for every part: the earliest run wake, dedupe expiry, an index write still owed. */
+  private rearm(now: number): void {
+    const times = [this.runs.nextWake(), this.dedupe.nextWake(), this.outbox.nextWake(now)].filter((t): t is number => t !== null);
+    if (times.length === 0) {
+      this.armedAt = null;
+      void this.ctx.storage.deleteAlarm();
+    } else {
+      this.armedAt = undefined;
+      this.wakeBy(Math.max(now + 1, Math.min(...times)));
+    }
+  }
+
+  // ---- live viewers ------------------------------------------------------------
+
+  /**
+   * A viewer's WebSocket, already authorised by the Worker (which passes the
+   * tenant). `?runId=…&after=…`: the run's stored events after `after`, then
+   * live ones. Without `runId` (shard 0): every event of the flow from now on.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket', { status: 426 });
+    const tenantId = request.headers.get(TENANT_HEADER) ?? '';
+    const params = new URL(request.url).searchParams;
+    const runId = params.get('runId');
+    if (runId === null) {
+      const client = await this.viewers.acceptFlowViewer(params.get('flowId') ?? '');
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    const live = this.find(tenantId, runId);
+    if (!live) return new Response('no such run', { status: 404 });
+    const after = Math.max(0, Number(params.get('after')) || 0);
+    const client = this.viewers.acceptRunViewer(
+      runId,
+      after,
+      (seq) => this.runs.eventTexts(runId, seq, 500),
+      isFinal(live.run.state.status),
+    );
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.viewers.message(ws, message);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    this.viewers.closed(ws, code);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.viewers.closed(ws);
+  }
+
+  // ---- helpers -------------------------------------------------------------------
+
+  heldRuns(): string[] {
+    return [...this.driver.live()].map((live) => live.init.runId);
+  }
+
+  private find(tenantId: string, runId: string, drive = true) {
+    return this.learn(runId) ? this.driver.find(tenantId, runId, drive) : null;
+  }
+
+  private view(init: RunInit, run: machine.RunSnapshot): Run {
+    return runView(init, this.flowId!, run);
+  }
+}
