@@ -91,6 +91,20 @@ const ui = z
   .optional()
   .openapi({ description: 'Editor state such as { x, y }: stored as given, ignored by the engine' });
 
+/** Contract 1.2, "Retry policy on any block". */
+const RetryPolicySchema = z
+  .object({
+    attempts: z.number().int().min(0).max(10),
+    backoffSeconds: z.number().min(1).max(3600).optional(),
+    factor: z.number().min(1).max(10).optional(),
+    maxBackoffSeconds: z.number().min(1).max(86_400).optional(),
+  })
+  .strict()
+  .openapi('RetryPolicy', {
+    description:
+      'A failed step is tried again `attempts` times, after backoffSeconds × factor^(n−1) seconds (at most maxBackoffSeconds); the run waits durably meanwhile, and onError applies after the last attempt. On a for_each it does not retry the loop: put it on the blocks inside.',
+  });
+
 function blockSchema<T extends BlockType>(type: T) {
   const exits = Object.fromEntries(exitFields(type).map((field) => [field, successor]));
   return z
@@ -101,6 +115,7 @@ function blockSchema<T extends BlockType>(type: T) {
       params: BLOCKS[type].params as (typeof BLOCKS)[T]['params'],
       ...exits,
       onError: blockId.optional().openapi({ description: 'The block to continue at when this one fails; `{{error.…}}` holds the failure' }),
+      retry: RetryPolicySchema.optional(),
       ui,
     })
     .strict();
