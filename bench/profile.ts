@@ -36,12 +36,12 @@ async function inspector(): Promise<(method: string, params?: object) => Promise
 const service = await startService({ state: 'shm', logLevel: 'warn' });
 try {
   const flowId = await seedFlow(service);
-  await seedThroughput(service, flowId, { concurrency: 10, total: 50 });
+  await seedThroughput(service, flowId, { connections: 10, durationMs: 2000 });
   const send = await inspector();
   await send('Profiler.enable');
   await send('Profiler.setSamplingInterval', { interval: 200 });
   await send('Profiler.start');
-  const result = await seedThroughput(service, flowId, { concurrency: 50, total: 400 });
+  const result = await seedThroughput(service, flowId, { connections: 50, durationMs: 8000 });
   const { profile } = (await send('Profiler.stop')) as { profile: { nodes: ProfileNode[]; samples: number[] } };
 
   const samplesPerNode = new Map<number, number>();

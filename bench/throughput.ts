@@ -1,8 +1,9 @@
 /**
  * The throughput table: at concurrency 1, 20 and 50, `GET /healthz` for 3 s
  * (the baseline) and right after it, runs of the seed flow for 6 s, trigger →
- * succeeded (`?wait`). The same function measures any service (on disk, in
- * /dev/shm), so the tables compare.
+ * succeeded (`?wait`), both driven by autocannon (see cannon.ts). The same
+ * function measures any service (on disk, in /dev/shm), so the tables
+ * compare. Each level uses a flow of its own, so its runs can be counted.
  */
 import type { LoadResult } from './load';
 import { baseline, seedFlow, seedThroughput } from './scenarios';
@@ -13,26 +14,26 @@ const SEED_MS = 6000;
 /** The levels measured, with the target the on-disk (`npm start`) figures are read against. */
 const LEVELS: ReadonlyArray<{ concurrency: number; target: string }> = [
   { concurrency: 1, target: '' },
-  { concurrency: 20, target: 'runs/s ≥ 40 % of healthz (goal 50 %); p50 ≤ 40 ms' },
-  { concurrency: 50, target: 'runs/s ≥ 40 % of healthz (goal 50 %)' },
+  { concurrency: 20, target: 'runs/s ≥ 30 % of healthz (goal 50 %)' },
+  { concurrency: 50, target: 'runs/s ≥ 30 % of healthz (goal 50 %)' },
 ];
 
 export interface ThroughputLevel {
   concurrency: number;
   healthz: LoadResult;
-  seed: LoadResult;
+  seed: LoadResult & { notSucceeded: number };
   /** Seed runs/s as a percentage of healthz requests/s at the same concurrency. */
   percentOfHealthz: number;
 }
 
 /** The throughput table of one service: a fresh seed flow, a 2 s warm-up, then each level. */
 export async function measureThroughput(service: Service): Promise<ThroughputLevel[]> {
-  const flowId = await seedFlow(service);
-  await seedThroughput(service, flowId, { concurrency: 20, durationMs: 2000 }); // warm-up
+  await seedThroughput(service, await seedFlow(service), { connections: 20, durationMs: 2000 }); // warm-up
   const levels: ThroughputLevel[] = [];
   for (const { concurrency } of LEVELS) {
+    const flowId = await seedFlow(service);
     const healthz = await baseline(service, concurrency);
-    const seed = await seedThroughput(service, flowId, { concurrency, durationMs: SEED_MS });
+    const seed = await seedThroughput(service, flowId, { connections: concurrency, durationMs: SEED_MS });
     levels.push({ concurrency, healthz, seed, percentOfHealthz: (100 * seed.perSecond) / healthz.perSecond });
   }
   return levels;
@@ -51,6 +52,7 @@ export function printThroughput(title: string, levels: readonly ThroughputLevel[
       'seed p50/p95/p99 ms': `${fixed(seed.latencyMs.p50)} / ${fixed(seed.latencyMs.p95)} / ${fixed(seed.latencyMs.p99)}`,
       'runs/s ÷ healthz': `${fixed(percentOfHealthz)} %`,
       errors: seed.errors,
+      'not succeeded': seed.notSucceeded,
       ...(withTargets ? { target: LEVELS.find((l) => l.concurrency === concurrency)?.target ?? '' } : {}),
     })),
   );
