@@ -50,7 +50,7 @@ const dev = spawn(
     '--test-scheduled',
     '--show-interactive-dev-session=false',
     // Development only: the demo-token route, local upload events, requests to 127.0.0.1.
-    ...['--var', 'ENVIRONMENT:development', '--var', 'ALLOW_PRIVATE_EGRESS:true'],
+    ...['--var', 'ENVIRONMENT:development', '--var', 'ALLOW_PRIVATE_EGRESS:true', '--var', `PUBLIC_URL:${origin}`],
     ...varOverrides(process.env.POWERFLOWS_VARS),
     ...(process.env.POWERFLOWS_LOG_LEVEL ? ['--log-level', process.env.POWERFLOWS_LOG_LEVEL] : []),
   ],

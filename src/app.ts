@@ -7,8 +7,8 @@ import { devRoutes } from './routes/dev';
 import { uploadRouteDoc } from './routes/uploads';
 import { V1_ROUTERS } from './routes/v1';
 
-/** Routes under /v1 that authenticate themselves: webhooks carry no JWT, live sockets may carry a ticket. */
-const SELF_AUTHENTICATED = /^\/v1\/(hooks\/|(runs|flows)\/[^/]+\/live$)/;
+/** Routes under /v1 that authenticate themselves: webhooks and event callbacks carry no JWT, live sockets may carry a ticket. */
+const SELF_AUTHENTICATED = /^\/v1\/(hooks\/|callbacks\/|(runs|flows)\/[^/]+\/live$)/;
 
 const OPENAPI_INFO = {
   openapi: '3.1.0',

@@ -59,6 +59,12 @@ export const SettingsSchema = z.object({
   LIVE_MAX_UNACKED: withDefault('LIVE_MAX_UNACKED', count(1), MAX_UNACKED),
   /** Days a finished run keeps its steps and events, and its index row (default 30). */
   RUN_RETENTION_DAYS: withDefault('RUN_RETENTION_DAYS', z.coerce.number().positive(), 30),
+  /** The origin this API is reached at (e.g. https://flows.example.com): callback URLs of wait_for_event steps start with it. */
+  PUBLIC_URL: z
+    .string()
+    .url()
+    .refine((url) => /^https?:\/\//.test(url), 'an http(s) origin')
+    .optional(),
   /** Executors (Durable Objects) per flow, 1–32 (default 1): more for flows that start more runs than one object serves. */
   EXECUTOR_SHARDS: withDefault('EXECUTOR_SHARDS', count(1, MAX_SHARDS), 1),
   JWT_SECRET: optionalText,

@@ -16,6 +16,8 @@ export const TEST_BINDINGS = {
   JWT_SECRET: TEST_JWT_SECRET,
   ADMIN_JWT_SECRET: TEST_ADMIN_JWT_SECRET,
   MASTER_KEY: TEST_MASTER_KEY,
+  // Where callback URLs point (the tests post to them through SELF).
+  PUBLIC_URL: 'https://powerflows.test',
   // Two executors per flow, so the tests cross shards (forwarding to shard 0, invalidating every shard).
   EXECUTOR_SHARDS: '2',
 } as const;

@@ -3,6 +3,7 @@
  * event, re-running and replaying runs, concurrency limits, against the
  * real executor, D1 and the fake outside API.
  */
+import { SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { callJson, createFlow, token } from './helpers/api';
 import { fakeUrl, received, runToEnd, stepOf, uniquePath, until } from './helpers/runs';
@@ -83,5 +84,155 @@ describe('retry policy on any block', () => {
     });
     expect(bad.status).toBe(422);
     expect(bad.body.error.details[0].path).toBe('blocks[0].retry.attempts');
+  });
+});
+
+describe('waiting for an event', () => {
+  const approval = (extra: Record<string, unknown> = {}) => [
+    {
+      id: 'ask',
+      type: 'http_request',
+      params: { method: 'POST', url: fakeUrl(`/echo?${crypto.randomUUID()}`), body: { approveAt: '{{callbacks.approve}}' }, retries: 0 },
+    },
+    { id: 'approve', type: 'wait_for_event', params: { timeoutSeconds: 600, ...extra } },
+    { id: 'done', type: 'log', params: { message: 'approved by {{steps.approve.data.by}}' } },
+  ];
+
+  async function waitingRun(blocks: unknown[]) {
+    const flow = await createFlow(tok, { blocks });
+    const runId = (await callJson('POST', `/v1/flows/${flow.id}/runs`, { token: tok, body: {} })).body.id as string;
+    const run = await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'waiting',
+    );
+    return { flow, runId, run: run.body };
+  }
+
+  it('an earlier block sends the callback URL; a POST to it ends the wait once, and the run goes on', async () => {
+    const { runId, run } = await waitingRun(approval());
+    expect(stepOf(run, 'approve')).toMatchObject({ status: 'waiting', output: null });
+    const url = JSON.parse(stepOf(run, 'ask').output.body.body).approveAt as string;
+    expect(url).toMatch(new RegExp(`^https://powerflows\\.test/v1/callbacks/${runId}/approve/[A-Za-z0-9_-]{43}$`));
+
+    const forged = await SELF.fetch(url.replace(/.{4}$/, 'AAAA'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(forged.status).toBe(404);
+    const first = await SELF.fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ by: 'ana' }),
+    });
+    expect(first.status).toBe(202);
+    const done = await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'succeeded',
+    );
+    expect(stepOf(done.body, 'approve').output).toEqual({ data: { by: 'ana' }, receivedAt: expect.any(String), via: 'callback' });
+    expect(stepOf(done.body, 'done').output.message).toBe('approved by ana');
+    const again = await SELF.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"by":"eve"}' });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('conflict');
+  });
+
+  it('through the API: 202 and the run goes on; a second delivery is 409; other tenants 404; a reader 403; bad bodies 4xx', async () => {
+    const { runId } = await waitingRun(approval());
+    const path = `/v1/runs/${runId}/events/approve`;
+    expect((await callJson('POST', path, { token: await token({ tenant: 'someone-else' }), body: { data: 1 } })).status).toBe(404);
+    expect(
+      (await callJson('POST', path, { token: await token({ tenant: 'control', scope: 'runs:read' }), body: { data: 1 } })).status,
+    ).toBe(403);
+    expect((await callJson('POST', path, { token: tok, body: { data: 'x'.repeat(70_000) } })).status).toBe(413);
+    expect(
+      (await callJson('POST', path, { token: tok, rawBody: '{"data":', headers: { 'content-type': 'application/json' } })).status,
+    ).toBe(400);
+    expect((await callJson('POST', `/v1/runs/${runId}/events/nope`, { token: tok, body: { data: 1 } })).status).toBe(404);
+
+    const sent = await callJson('POST', path, { token: tok, body: { data: { by: 'bo' } } });
+    expect(sent.status).toBe(202);
+    expect(stepOf(sent.body, 'approve').output).toMatchObject({ data: { by: 'bo' }, via: 'api' });
+    const second = await callJson('POST', path, { token: tok, body: { data: { by: 'cy' } } });
+    expect(second.status).toBe(409);
+    expect(
+      (
+        await until(
+          () => getRun(runId),
+          (r) => r.body.status === 'succeeded',
+        )
+      ).body.status,
+    ).toBe('succeeded');
+  });
+
+  it('an event before the step waits is 409', async () => {
+    const { runId } = await waitingRun([{ id: 'nap', type: 'delay', params: { seconds: 60 } }, ...approval()]);
+    const early = await callJson('POST', `/v1/runs/${runId}/events/approve`, { token: tok, body: { data: 1 } });
+    expect(early.status).toBe(409);
+    expect(early.body.error.message).toMatch(/not waiting/);
+    await callJson('POST', `/v1/runs/${runId}/cancel`, { token: tok });
+  });
+
+  it('times out: fails by default, or continues with no data', async () => {
+    const failing = await waitingRun([{ id: 'approve', type: 'wait_for_event', params: { timeoutSeconds: 1 } }]);
+    const failed = await until(
+      () => getRun(failing.runId),
+      (r) => r.body.status === 'failed',
+      15_000,
+    );
+    expect(stepOf(failed.body, 'approve').error).toBe('no event arrived within 1 s');
+    const going = await waitingRun([{ id: 'approve', type: 'wait_for_event', params: { timeoutSeconds: 1, onTimeout: 'continue' } }]);
+    const continued = await until(
+      () => getRun(going.runId),
+      (r) => r.body.status === 'succeeded',
+      15_000,
+    );
+    expect(stepOf(continued.body, 'approve').output).toEqual({ data: null, receivedAt: null, via: 'timeout' });
+  });
+
+  it('in a loop each item has its own callback; the API needs ?iteration= when several wait', async () => {
+    const { runId, run } = await waitingRun([
+      {
+        id: 'each',
+        type: 'for_each',
+        params: { items: [1, 2], concurrency: 2, blocks: approval() },
+      },
+    ]);
+    const urls = run.steps
+      .filter((s: { blockId: string }) => s.blockId === 'ask')
+      .map((s: any) => JSON.parse(s.output.body.body).approveAt);
+    expect(urls).toHaveLength(2);
+    expect(urls[1]).toMatch(/\?items=1$/);
+    const vague = await callJson('POST', `/v1/runs/${runId}/events/approve`, { token: tok, body: { data: 1 } });
+    expect(vague.status).toBe(409);
+    expect(vague.body.error.message).toMatch(/2 items of the loop wait/);
+    expect(
+      (await callJson('POST', `/v1/runs/${runId}/events/approve?iteration=1`, { token: tok, body: { data: { by: 'one' } } })).status,
+    ).toBe(202);
+    expect(
+      (await SELF.fetch(urls[0], { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"by":"zero"}' })).status,
+    ).toBe(202);
+    const done = await until(
+      () => getRun(runId),
+      (r) => r.body.status === 'succeeded',
+    );
+    expect(done.body.steps.filter((s: { blockId: string }) => s.blockId === 'done').map((s: any) => s.output.message)).toEqual([
+      'approved by zero',
+      'approved by one',
+    ]);
+  });
+
+  it('refuses {{callbacks.<id>}} of a block that is not there or takes no events', async () => {
+    for (const target of ['nope', 'done']) {
+      const res = await callJson('POST', '/v1/flows', {
+        token: tok,
+        body: {
+          name: 'x',
+          trigger: { type: 'manual' },
+          blocks: [{ id: 'done', type: 'log', params: { message: `{{callbacks.${target}}}` } }],
+        },
+      });
+      expect(res.status, target).toBe(422);
+    }
   });
 });

@@ -9,6 +9,7 @@ import { r2ObjectBlock } from './r2-object';
 import { setBlock } from './set';
 import { switchBlock } from './switch';
 import { triggerFlowBlock } from './trigger-flow';
+import { waitForEventBlock } from './wait-for-event';
 import type { BlockShape, ExitSpec } from '../../web/js/shared/flow-graph.js';
 import type { BlockSpec } from './types';
 
@@ -26,6 +27,7 @@ export const BLOCKS = {
   switch: switchBlock,
   for_each: forEachBlock,
   trigger_flow: triggerFlowBlock,
+  wait_for_event: waitForEventBlock,
   code: codeBlock,
   image_info: imageInfoBlock,
   image_transform: imageTransformBlock,

@@ -53,6 +53,8 @@ export type StepResult =
   | { output: unknown; sleepUntil: number; failed?: undefined }
   /** Wait (without holding the object) for another run to end, at most until `until`: its end settles the step. */
   | { output: unknown; awaitRun: { runId: string; until: number }; failed?: undefined; sleepUntil?: undefined }
+  /** Wait (without holding the object) for an event delivered to this step, at most until `until`. */
+  | { output?: undefined; awaitEvent: { until: number; onTimeout: 'fail' | 'continue' }; failed?: undefined; sleepUntil?: undefined }
   /** Run the block's nested chain once per item, `concurrency` at a time (the engine does, durably); the step ends with the results. */
   | { output?: undefined; loop: { items: unknown[]; concurrency: number }; failed?: undefined; sleepUntil?: undefined };
 
@@ -78,6 +80,8 @@ export interface BlockSpec<P = unknown> {
   exits?: readonly ExitSpec[];
   /** The param that holds a nested chain of blocks (a loop's body), run per item with its own templates. */
   chain?: string;
+  /** Whether its step waits for an event delivered to it (and so has a callback URL, `{{callbacks.<id>}}`). */
+  acceptsEvents?: boolean;
   /** Params passed on as written, not rendered (the nested chain is never rendered as a whole). */
   unrendered?: readonly string[];
   /**

@@ -59,6 +59,10 @@ export function checkGraph(blocks: readonly Block[]): GraphIssue[] {
   const issues: GraphIssue[] = [];
   const seen = new Set<string>();
   let total = 0;
+  // The blocks that take events (wait_for_event): the only ones with a callback URL.
+  const eventBlocks = new Set(
+    allBlocks(blocks).flatMap(({ block }) => ((BLOCKS[block.type] as BlockSpec | undefined)?.acceptsEvents ? [block.id] : [])),
+  );
   const visit = (chain: readonly Block[], path: Segment[], depth: number, visible: ReadonlySet<string>) => {
     const ids = new Set(visible);
     const indexById = new Map<string, number>();
@@ -79,7 +83,7 @@ export function checkGraph(blocks: readonly Block[]): GraphIssue[] {
     });
     if (issues.length === before) issues.push(...cycleIssues(chain, path));
     chain.forEach((block, i) => {
-      issues.push(...templateIssues(block, [...path, i], ids, depth > 0));
+      issues.push(...templateIssues(block, [...path, i], ids, depth > 0, eventBlocks));
       const nested = chainOf(block);
       if (!nested) return;
       if (depth + 1 > MAX_NESTING) {
@@ -96,7 +100,13 @@ export function checkGraph(blocks: readonly Block[]): GraphIssue[] {
 }
 
 /** Placeholders of one block's own params (a nested chain is checked as its own blocks). */
-function templateIssues(block: Block, path: Segment[], ids: ReadonlySet<string>, inLoop: boolean): GraphIssue[] {
+function templateIssues(
+  block: Block,
+  path: Segment[],
+  ids: ReadonlySet<string>,
+  inLoop: boolean,
+  eventBlocks: ReadonlySet<string>,
+): GraphIssue[] {
   const spec = BLOCKS[block.type] as BlockSpec;
   const secretParams: readonly string[] = spec.secretParams ?? [];
   const issues: GraphIssue[] = [];
@@ -104,7 +114,7 @@ function templateIssues(block: Block, path: Segment[], ids: ReadonlySet<string>,
     if (spec.unrendered?.includes(name)) continue;
     forEachString(value, [...path, 'params', name], (text, at) => {
       for (const ref of placeholders(text)) {
-        let problem = 'invalid' in ref ? `invalid placeholder {{${ref.raw}}}` : checkRef(ref, ids, inLoop);
+        let problem = 'invalid' in ref ? `invalid placeholder {{${ref.raw}}}` : checkRef(ref, ids, inLoop, eventBlocks);
         if (!problem && !('invalid' in ref) && ref.root === 'SECRETS' && !secretParams.includes(name)) {
           problem = secretParams.length
             ? `${block.type} blocks can use secrets only in ${secretParams.join(', ')}`

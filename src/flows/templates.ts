@@ -3,8 +3,9 @@
  * path (own properties, never prototypes): nothing is ever evaluated.
  *
  * Roots: `trigger.…`, `steps.<blockId>.…`, `VARIABLES.<name>`, `ENV.<name>`, `SECRETS.<name>`,
- * `run.id`, `flow.id`, `flow.name`; `error.…` on an error path; `item.…` and
- * `index` inside a for_each chain.
+ * `run.id`, `flow.id`, `flow.name`, `callbacks.<blockId>` (a wait_for_event
+ * step's callback URL); `error.…` on an error path; `item.…` and `index`
+ * inside a for_each chain.
  */
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
@@ -37,6 +38,8 @@ export interface TemplateContext {
   /** Inside a for_each chain: the current item and its 0-based index. */
   item?: unknown;
   index?: number | undefined;
+  /** The callback URLs of the wait_for_event steps the params name, by block id. */
+  callbacks?: Readonly<Record<string, string>>;
 }
 
 /** A step fails with this when a template names a secret, variable or environment variable that does not exist. */
@@ -69,7 +72,12 @@ export function placeholders(text: string): Array<TemplateRef | { raw: string; i
  * Why a placeholder is not allowed, or null. Checked at save time, so that a
  * typo in a root or a reference to a block that does not exist is a 422.
  */
-export function checkRef(ref: TemplateRef, blockIds: ReadonlySet<string>, inLoop = false): string | null {
+export function checkRef(
+  ref: TemplateRef,
+  blockIds: ReadonlySet<string>,
+  inLoop = false,
+  eventBlocks: ReadonlySet<string> = new Set(),
+): string | null {
   const [, second, third] = ref.segments;
   switch (ref.root) {
     case 'trigger':
@@ -88,6 +96,9 @@ export function checkRef(ref: TemplateRef, blockIds: ReadonlySet<string>, inLoop
         return `{{${ref.raw}}} must be ${ref.root}.<name>`;
       }
       return null;
+    case 'callbacks':
+      if (typeof second !== 'string' || ref.segments.length !== 2 || !blockIds.has(second)) return `unknown block in {{${ref.raw}}}`;
+      return eventBlocks.has(second) ? null : `{{${ref.raw}}}: only a wait_for_event block has a callback URL`;
     case 'run':
       return second === 'id' && third === undefined ? null : `{{${ref.raw}}}: run has only run.id`;
     case 'flow':
@@ -107,16 +118,19 @@ export function forEachString(value: unknown, path: Segment[], visit: (text: str
   }
 }
 
-/** The names of the secrets a value's templates reference. */
-export function referencedSecrets(value: unknown): Set<string> {
+/** The names under `root` that a value's templates reference (`SECRETS` → secret names, `callbacks` → block ids). */
+export function referencedNames(value: unknown, root: string): Set<string> {
   const names = new Set<string>();
   forEachString(value, [], (text) => {
     for (const ref of placeholders(text)) {
-      if ('segments' in ref && ref.root === 'SECRETS' && typeof ref.segments[1] === 'string') names.add(ref.segments[1]);
+      if ('segments' in ref && ref.root === root && typeof ref.segments[1] === 'string') names.add(ref.segments[1]);
     }
   });
   return names;
 }
+
+/** The names of the secrets a value's templates reference. */
+export const referencedSecrets = (value: unknown): Set<string> => referencedNames(value, 'SECRETS');
 
 /** The most characters placeholders may add to one block's params: past it, the step fails before they are built. */
 export const MAX_RENDERED_CHARS = 10 * 1024 * 1024;
@@ -191,6 +205,8 @@ function lookup(raw: string, context: TemplateContext, usedSecrets?: Set<string>
       return walk(context.item, segments.slice(1));
     case 'index':
       return segments.length === 1 ? context.index : undefined;
+    case 'callbacks':
+      return segments.length === 2 ? ownValue(context.callbacks, name) : undefined;
     default:
       return undefined;
   }

@@ -36,7 +36,7 @@ const StepSchema = z
   })
   .openapi('Step');
 
-const RunSchema = z
+export const RunSchema = z
   .object({
     id: z.string(),
     flowId: z.string(),

@@ -6,6 +6,7 @@ import { envRoutes } from './env';
 import { flowRoutes } from './flows';
 import { hookRoutes } from './hooks';
 import { liveRoutes } from './live';
+import { runEventRoutes } from './run-events';
 import { runRoutes } from './runs';
 import { secretRoutes } from './secrets';
 import { uploadRoutes } from './uploads';
@@ -24,6 +25,7 @@ export const V1_ROUTERS = [
   notificationRoutes,
   envRoutes,
   runRoutes,
+  runEventRoutes,
   liveRoutes,
   hookRoutes,
   uploadRoutes,

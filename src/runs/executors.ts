@@ -5,6 +5,7 @@
  */
 import { settings } from '../config';
 import type { Env } from '../env';
+import { NotFoundError } from '../lib/errors';
 import { idPattern } from '../lib/ids';
 import type { ExecutorStats, FlowExecutor } from './executor';
 import { executorOfRun, MAX_SHARDS } from './run-ids';
@@ -28,6 +29,7 @@ export type ExecutorStub = Pick<
   | 'publish'
   | 'flowViewersJoined'
   | 'childEnded'
+  | 'deliverEvent'
   | 'operations'
 > &
   Pick<DurableObjectStub, 'fetch'>;
@@ -42,6 +44,13 @@ export const executorName = (flowId: string, shard: number): string => `${flowId
 
 export function executorStub(env: Pick<Env, 'EXECUTORS'>, flowId: string, shard: number): ExecutorStub {
   return env.EXECUTORS.get(env.EXECUTORS.idFromName(executorName(flowId, shard))) as unknown as ExecutorStub;
+}
+
+/** The executor holding a run; NotFoundError for an id that names none. */
+export function requireExecutor(env: Pick<Env, 'EXECUTORS'>, runId: string): ExecutorStub {
+  const executor = runExecutor(env, runId);
+  if (!executor) throw new NotFoundError('run');
+  return executor;
 }
 
 /** The executor holding a run, or null when the id is not a run id. */

@@ -169,6 +169,34 @@ export class RunDriver {
     }
   }
 
+  /**
+   * Delivers an event to a waiting wait_for_event step of a run: the step at
+   * `items` (any, when the block waits in exactly one place). Answers why
+   * not when no such step waits: it has not begun waiting, or it has ended.
+   */
+  deliverEvent(
+    live: LiveRun,
+    blockId: string,
+    items: readonly number[] | undefined,
+    data: unknown,
+    via: 'api' | 'callback',
+  ): string | null {
+    const waiting = [...live.run.steps.values()].filter(
+      (step) =>
+        step.at.blockId === blockId &&
+        step.status === 'waiting' &&
+        step.wait?.kind === 'event' &&
+        (items === undefined || (step.at.items.length === items.length && step.at.items.every((index, i) => index === items[i]))),
+    );
+    if (waiting.length === 0) return `step "${blockId}" is not waiting for an event${items?.length ? ` at item ${items.join('.')}` : ''}`;
+    if (waiting.length > 1) return `${waiting.length} items of the loop wait at "${blockId}": say which with ?iteration=`;
+    const { at } = waiting[0]!;
+    const output = { data, receivedAt: new Date().toISOString(), via };
+    this.commit(live, machine.endWait(live.run, this.parts.config, Date.now(), at, { kind: 'succeeded', output }));
+    this.pump(live);
+    return null;
+  }
+
   /** Cancels a run: waits end now, steps in flight are aborted, the run ends once none runs. */
   cancel(live: LiveRun): void {
     const busy = (at: StepAt) => live.inFlight.has(machine.stepKey(at));

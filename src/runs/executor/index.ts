@@ -26,6 +26,7 @@ import { newId } from '../../lib/ids';
 import { verifyWebhook } from '../../triggers/webhook-signature';
 import { FlowConfigCache, loadFlowConfig } from '../flow-config';
 import * as machine from '../machine';
+import { placesOf } from '../machine/flow-index';
 import { retentionMs } from '../retention';
 import { executorOfRun } from '../run-ids';
 import { isFinal, type Run, type TriggerInput } from '../types';
@@ -74,6 +75,8 @@ export type StartResult =
   | { outcome: 'unauthorized' };
 
 export type { ExecutorStats } from './operations';
+
+export type EventDelivery = { outcome: 'delivered'; run: Run } | { outcome: 'not_found' } | { outcome: 'conflict'; message: string };
 
 export class FlowExecutor extends DurableObject<Env> {
   /** Which flow and shard this is, learnt from the first run id it sees (see `learn`). */
@@ -231,6 +234,29 @@ export class FlowExecutor extends DurableObject<Env> {
   async childEnded(tenantId: string, runId: string, childRunId: string): Promise<void> {
     const live = this.find(tenantId, runId, false);
     if (live && !isFinal(live.run.state.status)) this.driver.childEnded(live, childRunId);
+  }
+
+  /**
+   * An event for a run's waiting wait_for_event step. `tenantId` null: a
+   * callback URL whose MAC the Worker has checked (it names the run, not
+   * the tenant). A run that is not there is `not_found`; a step not waiting
+   * (not yet, or no more) is `conflict`.
+   */
+  async deliverEvent(
+    tenantId: string | null,
+    runId: string,
+    target: { blockId: string; items?: number[] },
+    data: unknown,
+    via: 'api' | 'callback',
+  ): Promise<EventDelivery> {
+    const tenant = tenantId ?? (this.learn(runId) ? this.runs.tenantOf(runId) : null);
+    const live = tenant === null ? null : this.find(tenant, runId, false);
+    if (!live) return { outcome: 'not_found' };
+    if (!placesOf(live.definition.blocks).has(target.blockId)) return { outcome: 'not_found' };
+    if (isFinal(live.run.state.status)) return { outcome: 'conflict', message: `the run has ended ${live.run.state.status}` };
+    const refused = this.driver.deliverEvent(live, target.blockId, target.items, data, via);
+    if (refused) return { outcome: 'conflict', message: refused };
+    return { outcome: 'delivered', run: this.view(live.init, live.run) };
   }
 
   /**

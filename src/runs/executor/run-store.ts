@@ -191,6 +191,12 @@ export class RunStore {
     return { init: toInit(row), state: toState(row, lastSeq), frames, steps };
   }
 
+  /** The tenant a stored run belongs to, or null. */
+  tenantOf(runId: string): string | null {
+    if (!this.schema.readable()) return null;
+    return this.sql.exec<{ tenant_id: string }>('SELECT tenant_id FROM runs WHERE id = ?', runId).toArray()[0]?.tenant_id ?? null;
+  }
+
   /** The runs the alarm must look at: due ones (a wait ended, retention passed) and those that should be running. */
   runsToLookAt(now: number): Array<{ id: string; tenantId: string; status: RunStatus; wakeAt: number }> {
     if (!this.schema.readable()) return [];

@@ -9,15 +9,16 @@
 import { BLOCKS } from '../../blocks/registry';
 import { StepError, type BlockSpec, type StepContext, type StepResult } from '../../blocks/types';
 import { settings } from '../../config';
+import { callbackPath } from '../../crypto/callbacks';
 import type { Masker } from '../../crypto/redact';
 import type { OpenedSecrets } from '../../crypto/vault';
 import type { Env } from '../../env';
 import type { Block } from '../../flows/definition';
 import { literalHosts } from '../../flows/secret-destinations';
-import { referencedSecrets, render, type TemplateContext } from '../../flows/templates';
+import { referencedNames, referencedSecrets, render, type TemplateContext } from '../../flows/templates';
 import type { FlowConfigCache } from '../flow-config';
 import { frameKey, type StepAt, type StepOutcome } from '../machine';
-import { frameOfStep, placeOf } from '../machine/flow-index';
+import { depthOf, frameOfStep, placeOf } from '../machine/flow-index';
 import type { LogLevel } from '../types';
 import type { LiveRun } from './live-run';
 
@@ -57,7 +58,7 @@ export class StepRunner {
     const { masker } = secrets;
     try {
       const used = new Set<string>();
-      const context = this.templateContext(live, at, secrets);
+      const context = { ...this.templateContext(live, at, secrets), callbacks: await this.callbacksOf(live, at, block) };
       const params = renderParams(block, spec, context, used);
       const result = await spec.run(params as never, this.stepContext(live, at, block, secrets, used, context));
       return toOutcome(result, masker, spec, Date.now());
@@ -76,6 +77,20 @@ export class StepRunner {
     })();
     live.secrets.catch(() => (live.secrets = undefined)); // the next step tries again
     return live.secrets;
+  }
+
+  /** The callback URLs the block's params name (`{{callbacks.<id>}}`), for the loop items the step is in. */
+  private async callbacksOf(live: LiveRun, at: StepAt, block: Block): Promise<Record<string, string>> {
+    const ids = referencedNames(block.params, 'callbacks');
+    if (ids.size === 0) return {};
+    const origin = settings(this.env).PUBLIC_URL;
+    if (!origin) throw new StepError('callback URLs need PUBLIC_URL, the origin this API is reached at (see Configuration in the README)');
+    const urls: Record<string, string> = {};
+    for (const blockId of ids) {
+      const items = at.items.slice(0, depthOf(live.definition.blocks, blockId));
+      urls[blockId] = `${origin.replace(/\/+$/, '')}${await callbackPath(this.env, { runId: live.init.runId, blockId, items })}`;
+    }
+    return urls;
   }
 
   /**
@@ -140,6 +155,10 @@ function toOutcome(result: StepResult, masker: Masker, spec: BlockSpec, now: num
   const output = masker.maskValue(result.output ?? null);
   if (result.failed !== undefined) return { kind: 'failed', error: truncate(masker, masker.mask(result.failed), MAX_ERROR_CHARS), output };
   if (result.sleepUntil !== undefined) return { kind: 'waiting', output, wait: { kind: 'delay' }, wakeAt: result.sleepUntil };
+  if ('awaitEvent' in result && result.awaitEvent) {
+    const { until, onTimeout } = result.awaitEvent;
+    return { kind: 'waiting', output: null, wait: { kind: 'event', until, onTimeout }, wakeAt: until };
+  }
   if ('awaitRun' in result && result.awaitRun) {
     const { runId, until } = result.awaitRun;
     return { kind: 'waiting', output, wait: { kind: 'child', runId, until }, wakeAt: Math.min(until, now + CHILD_POLL_MS) };

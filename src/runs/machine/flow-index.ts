@@ -17,7 +17,7 @@ export interface Placed {
 
 const indexes = new WeakMap<readonly Block[], Map<string, Placed>>();
 
-function placesOf(blocks: readonly Block[]): Map<string, Placed> {
+export function placesOf(blocks: readonly Block[]): Map<string, Placed> {
   let places = indexes.get(blocks);
   if (!places) {
     places = new Map();
@@ -53,4 +53,11 @@ export function loopStepOf(frame: FrameAt): StepAt | null {
 /** The chain a frame runs. */
 export function chainOfFrame(blocks: readonly Block[], frame: FrameAt): readonly Block[] {
   return frame.loopId === null ? blocks : (chainOf(placeOf(blocks, frame.loopId).block) ?? []);
+}
+
+/** How many loops a block sits in (0 on the main chain). */
+export function depthOf(blocks: readonly Block[], blockId: string): number {
+  let depth = 0;
+  for (let loopId = placeOf(blocks, blockId).loopId; loopId !== null; loopId = placeOf(blocks, loopId).loopId) depth++;
+  return depth;
 }
