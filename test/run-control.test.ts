@@ -236,3 +236,130 @@ describe('waiting for an event', () => {
     }
   });
 });
+
+describe('re-running a run', () => {
+  const rerun = (runId: string, body?: unknown, token = tok) =>
+    callJson('POST', `/v1/runs/${runId}/rerun`, { token, ...(body ? { body } : {}) });
+
+  it('from the failed step after fixing a URL: steps before it are carried over and not executed again', async () => {
+    const path = uniquePath('rerun');
+    const blocks = (failingUrl: string) => [
+      {
+        id: 'notify',
+        type: 'http_request',
+        params: { method: 'POST', url: fakeUrl(`/echo?${path}`), body: { key: '{{trigger.key}}' }, retries: 0 },
+      },
+      { id: 'check', type: 'condition', params: { left: '{{trigger.size}}', op: 'gt', right: '100' }, then: 'store', else: 'small' },
+      { id: 'store', type: 'http_request', params: { method: 'GET', url: failingUrl, retries: 0 } },
+      { id: 'done', type: 'log', params: { message: 'stored {{trigger.key}}' }, next: null },
+      { id: 'small', type: 'log', params: { message: 'too small' } },
+    ];
+    const flow = await createFlow(tok, { blocks: blocks(fakeUrl('/status/500')) });
+    const { run: failed } = await runToEnd(tok, flow.id, { key: 'cat.jpg', size: 4096 });
+    expect(failed.status).toBe('failed');
+    expect((await rerun(failed.id, { from: 'failed', version: 'current' })).status).toBe(202); // the same URL: fails again, but fine to ask
+
+    const fixed = await callJson('PUT', `/v1/flows/${flow.id}`, {
+      token: tok,
+      body: { name: 'rerun', trigger: { type: 'manual' }, blocks: blocks(fakeUrl('/status/200')) },
+    });
+    expect(fixed.status).toBe(200);
+    const started = await rerun(failed.id, { from: 'failed', version: 'current' });
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({ rerunOf: failed.id, trigger: { key: 'cat.jpg', size: 4096 }, flowVersion: 2 });
+    const run = (
+      await until(
+        () => getRun(started.body.id),
+        (r) => r.body.status === 'succeeded' || r.body.status === 'failed',
+      )
+    ).body;
+    expect(run.status).toBe('succeeded');
+    expect(stepOf(run, 'notify')).toMatchObject({ status: 'succeeded', reused: true, output: stepOf(failed, 'notify').output });
+    expect(stepOf(run, 'check')).toMatchObject({ status: 'succeeded', reused: true });
+    expect(stepOf(run, 'store')).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(stepOf(run, 'store').reused).toBeUndefined();
+    expect(stepOf(run, 'small').status).toBe('skipped');
+    // The outside call before the failure ran once in all: only the failed run made it.
+    expect((await received('/echo')).filter((r) => r.query.includes(path))).toHaveLength(1);
+  });
+
+  it('in a loop, starts at the failed item: items that finished are carried over', async () => {
+    const key = crypto.randomUUID();
+    const flow = await createFlow(tok, {
+      blocks: [
+        {
+          id: 'each',
+          type: 'for_each',
+          params: {
+            items: '{{trigger.items}}',
+            blocks: [
+              {
+                id: 'call',
+                type: 'http_request',
+                params: { method: 'GET', url: fakeUrl(`/flaky/${key}-{{index}}/{{item.failures}}/500`), retries: 0 },
+              },
+            ],
+          },
+        },
+      ],
+    });
+    const { run: failed } = await runToEnd(tok, flow.id, { items: [{ failures: 0 }, { failures: 1 }, { failures: 0 }] });
+    expect(failed.status).toBe('failed');
+    const started = await rerun(failed.id, { from: 'failed' });
+    const run = (
+      await until(
+        () => getRun(started.body.id),
+        (r) => r.body.status === 'succeeded' || r.body.status === 'failed',
+      )
+    ).body;
+    expect(run.status).toBe('succeeded');
+    const calls = run.steps.filter((s: { blockId: string }) => s.blockId === 'call');
+    expect(calls.map((s: { iteration: number; reused?: boolean }) => [s.iteration, s.reused ?? false])).toEqual([
+      [0, true],
+      [1, false],
+      [2, false],
+    ]);
+    const byItem = async (i: number) => (await received(`/flaky/${key}-${i}/`)).length;
+    expect([await byItem(0), await byItem(1), await byItem(2)]).toEqual([1, 2, 1]);
+  });
+
+  it('from the start on the pinned version: a new run of the same input', async () => {
+    const flow = await createFlow(tok, { blocks: [{ id: 'say', type: 'log', params: { message: 'hi {{trigger.name}}' } }] });
+    const { run: first } = await runToEnd(tok, flow.id, { name: 'ada' });
+    await callJson('PUT', `/v1/flows/${flow.id}`, {
+      token: tok,
+      body: { name: 'x', trigger: { type: 'manual' }, blocks: [{ id: 'say', type: 'log', params: { message: 'bye {{trigger.name}}' } }] },
+    });
+    const again = await rerun(first.id);
+    const run = (
+      await until(
+        () => getRun(again.body.id),
+        (r) => r.body.status === 'succeeded',
+      )
+    ).body;
+    expect(run).toMatchObject({ rerunOf: first.id, flowVersion: 1 });
+    expect(stepOf(run, 'say')).toMatchObject({ output: { message: 'hi ada' } });
+    expect(stepOf(run, 'say').reused).toBeUndefined();
+  });
+
+  it('refuses: 409 from the failed step of a run that succeeded or whose failed block is gone; 404 across tenants; 403 for a reader; 422 a bad body', async () => {
+    const flow = await createFlow(tok, {
+      blocks: [{ id: 'boom', type: 'http_request', params: { method: 'GET', url: fakeUrl('/status/500'), retries: 0 } }],
+    });
+    const { run: failed } = await runToEnd(tok, flow.id);
+    const ok = await createFlow(tok, { blocks: [{ id: 'say', type: 'log', params: { message: 'hi' } }] });
+    const { run: succeeded } = await runToEnd(tok, ok.id);
+    expect((await rerun(succeeded.id, { from: 'failed' })).status).toBe(409);
+    await callJson('PUT', `/v1/flows/${flow.id}`, {
+      token: tok,
+      body: { name: 'x', trigger: { type: 'manual' }, blocks: [{ id: 'other', type: 'log', params: { message: 'x' } }] },
+    });
+    const gone = await rerun(failed.id, { from: 'failed', version: 'current' });
+    expect(gone.status).toBe(409);
+    expect(gone.body.error.message).toMatch(/no block "boom"/);
+    expect((await rerun(failed.id, { from: 'failed' }, await token({ tenant: 'someone-else' }))).status).toBe(404);
+    expect((await rerun(failed.id, undefined, await token({ tenant: 'control', scope: 'runs:read' }))).status).toBe(403);
+    expect((await rerun(failed.id, { from: 'middle' })).status).toBe(422);
+    expect((await rerun('run_nope')).status).toBe(404);
+  });
+});

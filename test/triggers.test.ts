@@ -61,7 +61,8 @@ function withOverloadedExecutors(refused: (payload: Record<string, unknown>) => 
       get(stub, prop) {
         if (prop !== 'start') return Reflect.get(stub, prop);
         return async (request: StartRequest) => {
-          if (refused(request.trigger.payload)) throw new Error('Durable Object is overloaded. Too many requests queued.');
+          if (request.trigger && refused(request.trigger.payload))
+            throw new Error('Durable Object is overloaded. Too many requests queued.');
           return stub.start(request);
         };
       },

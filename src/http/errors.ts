@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
-import { NotFoundError, UnauthorizedError } from '../lib/errors';
+import { ConflictError, NotFoundError, UnauthorizedError } from '../lib/errors';
 
 /** The contract's error codes, by status. */
 export type ErrorCode =
@@ -100,6 +100,7 @@ export function handleError(err: unknown, c: Context): Response {
   if (err instanceof ApiError) return errorResponse(c, err);
   if (err instanceof NotFoundError) return errorResponse(c, new ApiError('not_found', err.message));
   if (err instanceof UnauthorizedError) return errorResponse(c, new ApiError('unauthorized', err.message));
+  if (err instanceof ConflictError) return errorResponse(c, new ApiError('conflict', err.message));
   if (err instanceof HTTPException) {
     const code = codeForStatus(err.status);
     if (code !== 'internal') return errorResponse(c, new ApiError(code, err.message || code));

@@ -16,3 +16,8 @@ export class NotFoundError extends Error {
 export class UnauthorizedError extends Error {
   override readonly name = 'UnauthorizedError';
 }
+
+/** A request the resource's state refuses (a re-run of a run that did not fail, say): 409. */
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}

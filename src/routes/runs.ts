@@ -29,6 +29,10 @@ const StepSchema = z
     finishedAt: z.string().nullable(),
     output: z.unknown(),
     error: z.string().nullable(),
+    reused: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'A re-run from the failed step: carried over from the run it re-runs, not executed again' }),
     waitingUntil: z
       .string()
       .optional()
@@ -48,6 +52,7 @@ export const RunSchema = z
     finishedAt: z.string().nullable(),
     error: z.string().nullable(),
     parentRunId: z.string().optional().openapi({ description: 'A run started by another flow (trigger_flow): the run that started it' }),
+    rerunOf: z.string().optional().openapi({ description: 'A re-run (POST /v1/runs/:runId/rerun): the run it re-runs' }),
     steps: z.array(StepSchema).optional(),
   })
   .openapi('Run');

@@ -6,6 +6,7 @@ import { envRoutes } from './env';
 import { flowRoutes } from './flows';
 import { hookRoutes } from './hooks';
 import { liveRoutes } from './live';
+import { rerunRoutes } from './reruns';
 import { runEventRoutes } from './run-events';
 import { runRoutes } from './runs';
 import { secretRoutes } from './secrets';
@@ -26,6 +27,7 @@ export const V1_ROUTERS = [
   envRoutes,
   runRoutes,
   runEventRoutes,
+  rerunRoutes,
   liveRoutes,
   hookRoutes,
   uploadRoutes,

@@ -30,6 +30,7 @@ export type ExecutorStub = Pick<
   | 'flowViewersJoined'
   | 'childEnded'
   | 'deliverEvent'
+  | 'rerunSeed'
   | 'operations'
 > &
   Pick<DurableObjectStub, 'fetch'>;

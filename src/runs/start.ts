@@ -1,9 +1,9 @@
 import type { TenantScope } from '../db/scope';
 import type { Env } from '../env';
-import { NotFoundError, UnauthorizedError } from '../lib/errors';
+import { ConflictError, NotFoundError, UnauthorizedError } from '../lib/errors';
 import type { StartRequest } from './executor';
 import { executorStub, isFlowId, pickShard } from './executors';
-import { newRunId } from './run-ids';
+import { executorOfRun, newRunId } from './run-ids';
 import type { Run, TriggerInput } from './types';
 
 /**
@@ -40,5 +40,33 @@ export async function startRun(
   });
   if (result.outcome === 'flow_not_found') throw new NotFoundError('flow');
   if (result.outcome === 'unauthorized') throw new UnauthorizedError('the webhook signature does not verify');
+  if (result.outcome === 'conflict') throw new ConflictError(result.message);
   return result.outcome === 'started' ? result.run : { duplicateOf: result.runId };
+}
+
+/**
+ * Re-runs a run of the tenant as a new run of its flow (see
+ * executor/rerun.ts): NotFoundError when the tenant has no such run or flow,
+ * ConflictError when the run cannot be re-run that way.
+ */
+export async function rerunRun(
+  env: Env,
+  scope: TenantScope,
+  runId: string,
+  how: { from: 'start' | 'failed'; version: 'pinned' | 'current' },
+  options: { waitMs?: number } = {},
+): Promise<Run> {
+  const named = executorOfRun(runId);
+  if (!named) throw new NotFoundError('run');
+  const shard = pickShard(env);
+  const result = await executorStub(env, named.flowId, shard).start({
+    runId: newRunId(named.flowId, shard),
+    tenantId: scope.tenantId,
+    actor: scope.actor,
+    rerun: { runId, ...how },
+    waitMs: options.waitMs ?? 0,
+  });
+  if (result.outcome === 'conflict') throw new ConflictError(result.message);
+  if (result.outcome !== 'started') throw new NotFoundError('run');
+  return result.run;
 }

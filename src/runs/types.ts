@@ -60,6 +60,8 @@ export interface Run {
   error: string | null;
   /** A run started by another flow (trigger_flow): the run that started it. */
   parentRunId?: string;
+  /** A re-run: the run it re-runs. */
+  rerunOf?: string;
   steps?: Step[];
 }
 

@@ -22,24 +22,23 @@
 import { DurableObject } from 'cloudflare:workers';
 import { settings } from '../../config';
 import type { Env } from '../../env';
-import { newId } from '../../lib/ids';
-import { verifyWebhook } from '../../triggers/webhook-signature';
 import { FlowConfigCache, loadFlowConfig } from '../flow-config';
-import * as machine from '../machine';
+import type * as machine from '../machine';
 import { placesOf } from '../machine/flow-index';
 import { retentionMs } from '../retention';
 import { executorOfRun } from '../run-ids';
-import { isFinal, type Run, type TriggerInput } from '../types';
+import { isFinal, type Run } from '../types';
 import { ChildRuns } from './child-runs';
 import { DedupeKeys } from './dedupe';
 import { RunDriver } from './driver';
 import { IndexOutbox } from './index-outbox';
-import { liveRun } from './live-run';
 import { ExecutorOperations } from './operations';
+import { type RerunSeed, seedOf } from './rerun';
 import { type RunInit, RunStore } from './run-store';
 import { runView } from './run-view';
 import { ExecutorSchema } from './schema';
 import { Snapshots } from './snapshots';
+import { RunStarter, type StartRequest, type StartResult } from './starter';
 import { StepRunner } from './step-runner';
 import { ViewerHub } from './viewer-hub';
 
@@ -53,28 +52,8 @@ const CONFIG_MAX_AGE_MS = 5 * 60_000;
 /** Set by the Worker on a viewer's request once it has authorised it. */
 export const TENANT_HEADER = 'x-powerflows-tenant';
 
-export interface StartRequest {
-  runId: string;
-  tenantId: string;
-  /** Who triggered the run, for the audit log. */
-  actor: string;
-  trigger: TriggerInput;
-  waitMs: number;
-  /** For a webhook: the hook it came through, which must still be the flow's, and the flow enabled. */
-  hookId?: string;
-  /** For a webhook: the raw body and headers, checked against the trigger's `verify` rule when it has one. */
-  signed?: { body: string; headers: Record<string, string>; replayKey?: string };
-  /** Start nothing unless the flow is enabled (a run started by another flow). */
-  requireEnabled?: boolean;
-}
-
-export type StartResult =
-  | { outcome: 'started'; run: Run }
-  | { outcome: 'duplicate'; runId: string }
-  | { outcome: 'flow_not_found' }
-  | { outcome: 'unauthorized' };
-
 export type { ExecutorStats } from './operations';
+export type { StartRequest, StartResult } from './starter';
 
 export type EventDelivery = { outcome: 'delivered'; run: Run } | { outcome: 'not_found' } | { outcome: 'conflict'; message: string };
 
@@ -91,6 +70,7 @@ export class FlowExecutor extends DurableObject<Env> {
   readonly outbox: IndexOutbox;
   readonly viewers: ViewerHub;
   private readonly driver: RunDriver;
+  private readonly starter: RunStarter;
   readonly counters = { runsStarted: 0, configLoads: 0 };
   /** When the alarm is set for (null: none; undefined: not read yet). */
   private armedAt: number | null | undefined;
@@ -126,6 +106,23 @@ export class FlowExecutor extends DurableObject<Env> {
       config: this.machine,
       wakeBy: (at) => this.wakeBy(at),
     });
+    this.starter = new RunStarter({
+      env,
+      schema: this.schema,
+      runs: this.runs,
+      snapshots: this.snapshots,
+      dedupe: this.dedupe,
+      outbox: this.outbox,
+      driver: this.driver,
+      config: this.config,
+      counters: this.counters,
+      view: (init, run) => this.view(init, run),
+      localSeed: (tenantId, runId) => {
+        if (executorOfRun(runId)?.flowId !== this.flowId || executorOfRun(runId)?.shard !== this.shard) return undefined;
+        const live = this.find(tenantId, runId, false);
+        return live ? seedOf(live) : null;
+      },
+    });
     void ctx.blockConcurrencyWhile(async () => {
       this.armedAt = await ctx.storage.getAlarm();
     });
@@ -142,57 +139,19 @@ export class FlowExecutor extends DurableObject<Env> {
   // ---- RPC -------------------------------------------------------------------
 
   /**
-   * Starts a run of the flow's current version: the run, its first
-   * transition, its dedupe key and its index entry in one write. With
-   * `waitMs`, answers once it has ended or that time has passed.
+   * Starts a run of the flow's current version (or re-runs one, see
+   * starter.ts). With `waitMs`, answers once it has ended or that time has
+   * passed.
    */
   async start(request: StartRequest): Promise<StartResult> {
     if (!this.learn(request.runId)) return { outcome: 'flow_not_found' };
-    const now = Date.now();
-    const config = await this.config.get(request.tenantId, now);
-    if (!config) return { outcome: 'flow_not_found' };
-    if (request.hookId !== undefined && !(config.enabled && config.hookId === request.hookId)) return { outcome: 'flow_not_found' };
-    if (request.requireEnabled && !config.enabled) return { outcome: 'flow_not_found' };
-    let { trigger } = request;
-    const rule = config.definition.trigger.type === 'webhook' ? config.definition.trigger.verify : undefined;
-    if (rule) {
-      const secrets = await config.keyring.open(new Set([rule.secret]));
-      const secret = secrets.values[rule.secret];
-      const { body, headers, replayKey } = request.signed ?? { body: '', headers: {} };
-      const verdict = secret === undefined ? { ok: false } : await verifyWebhook(rule, secret, body, headers, Date.now());
-      if (!verdict.ok) return { outcome: 'unauthorized' };
-      // A Standard Webhooks message id seen before starts nothing: the first run answers for it.
-      if ('webhookId' in verdict && verdict.webhookId && replayKey) trigger = { ...trigger, dedupeKey: replayKey };
-    }
-    const duplicate = trigger.dedupeKey === undefined ? null : this.dedupe.runOf(trigger.dedupeKey);
-    if (duplicate) return { outcome: 'duplicate', runId: duplicate };
+    return this.starter.start(request);
+  }
 
-    const refs = this.snapshots.refsOf(config);
-    const init: RunInit = {
-      runId: request.runId,
-      tenantId: config.tenantId,
-      flowVersion: config.version,
-      definitionRef: refs.definition,
-      variablesRef: refs.variables,
-      envRef: refs.env,
-      triggerType: trigger.type,
-      payload: trigger.payload,
-      actor: request.actor,
-      createdAt: new Date(now).toISOString(),
-    };
-    const run = machine.newRun(init.runId, config.definition.blocks, now);
-    const live = liveRun(init, run, config, config);
-    this.schema.transaction(() => {
-      this.runs.insertRun(init, run.state);
-      this.runs.saveStart(init.runId, run.frames.values(), []);
-      if (trigger.dedupeKey !== undefined) this.dedupe.add(trigger.dedupeKey, init.runId, now);
-      this.outbox.mark(init.runId, newId('aud'));
-    });
-    this.outbox.schedule();
-    this.counters.runsStarted++;
-    this.driver.adopt(live);
-    await this.driver.untilEnd(live, request.waitMs);
-    return { outcome: 'started', run: this.view(live.init, live.run) };
+  /** What a re-run of this run starts from, or null when this executor holds no run of that id in the tenant. */
+  async rerunSeed(tenantId: string, runId: string): Promise<RerunSeed | null> {
+    const live = this.find(tenantId, runId, false);
+    return live ? seedOf(live) : null;
   }
 
   /** The run with its steps, or null when this executor holds no run of that id in the tenant. */

@@ -24,6 +24,8 @@ export interface RunInit {
   /** Who triggered it, for the audit log. */
   actor: string;
   createdAt: string;
+  /** The run this one re-runs (POST /v1/runs/:id/rerun), or null. */
+  rerunOf: string | null;
 }
 
 export interface StoredRun {
@@ -44,6 +46,7 @@ interface RunRow extends Record<string, SqlStorageValue> {
   payload: string;
   actor: string;
   created_at: string;
+  rerun_of: string | null;
   status: string;
   started_at: string | null;
   finished_at: string | null;
@@ -93,8 +96,8 @@ export class RunStore {
     this.schema.writable();
     this.sql.exec(
       `INSERT INTO runs (id, tenant_id, flow_version, definition_ref, variables_ref, env_ref, trigger_type, payload, actor, created_at,
-         status, started_at, finished_at, error, wake_at, cancel_requested, output_bytes)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         rerun_of, status, started_at, finished_at, error, wake_at, cancel_requested, output_bytes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       init.runId,
       init.tenantId,
       init.flowVersion,
@@ -105,6 +108,7 @@ export class RunStore {
       JSON.stringify(init.payload),
       init.actor,
       init.createdAt,
+      init.rerunOf,
       ...stateColumns(state),
     );
   }
@@ -277,6 +281,7 @@ export function toInit(row: RunRow): RunInit {
     payload: JSON.parse(row.payload) as Record<string, unknown>,
     actor: row.actor,
     createdAt: row.created_at,
+    rerunOf: row.rerun_of,
   };
 }
 

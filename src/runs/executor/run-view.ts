@@ -19,6 +19,7 @@ export function runView(init: RunInit, flowId: string, run: RunSnapshot): Run {
     status: state.status,
     trigger: { ...init.payload, type: init.triggerType },
     ...(init.triggerType === 'flow' ? { parentRunId: String(init.payload.parentRunId) } : {}),
+    ...(init.rerunOf ? { rerunOf: init.rerunOf } : {}),
     createdAt: init.createdAt,
     startedAt: state.startedAt,
     finishedAt: state.finishedAt,

@@ -105,6 +105,8 @@ export const MIGRATIONS: readonly string[] = [
    WHERE items = '[]' AND EXISTS (SELECT 1 FROM runs WHERE runs.id = steps.run_id AND runs.status = 'waiting' AND runs.cursor = steps.block_id);
    ALTER TABLE runs DROP COLUMN cursor;
    ALTER TABLE runs ADD COLUMN output_bytes INTEGER NOT NULL DEFAULT 0;`,
+  // The run a re-run re-runs.
+  'ALTER TABLE runs ADD COLUMN rerun_of TEXT;',
 ];
 
 export class ExecutorSchema {

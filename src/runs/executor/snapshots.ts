@@ -15,9 +15,9 @@ export class Snapshots {
   /** The snapshot ids of a configuration's definition, variables and environment, stored on first use. */
   refsOf(config: FlowConfig): NonNullable<FlowConfig['refs']> {
     config.refs ??= this.schema.transaction(() => ({
-      definition: this.add(config.definition),
-      variables: this.add(config.variables),
-      env: this.add(config.env),
+      definition: this.store(config.definition),
+      variables: this.store(config.variables),
+      env: this.store(config.env),
     }));
     this.cache.set(config.refs.definition, config.definition);
     this.cache.set(config.refs.variables, config.variables);
@@ -46,7 +46,8 @@ export class Snapshots {
     }
   }
 
-  private add(value: unknown): number {
+  /** Stores a value runs will pin (a definition an earlier run ran, for a re-run of it). */
+  store(value: unknown): number {
     this.schema.writable();
     return this.schema.sql.exec<{ id: number }>('INSERT INTO snapshots (body) VALUES (?) RETURNING id', JSON.stringify(value)).one().id;
   }
