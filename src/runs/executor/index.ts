@@ -258,10 +258,11 @@ export class FlowExecutor extends DurableObject<Env> {
     for (const due of this.runs.runsToLookAt(now)) {
       if (!isFinal(due.status) && this.learn(due.id)) this.driver.lookAt(due.tenantId, due.id, now);
     }
-    this.runs.forgetExpired(now);
-    const config = await this.config.peek();
-    const refs = config?.refs;
-    this.snapshots.forgetUnused(this.runs.pinnedSnapshots(), refs ? [refs.definition, refs.variables, refs.env] : []);
+    if (this.runs.forgetExpired(now).length > 0) {
+      // Only forgotten runs can leave a snapshot unused (reading every run's pins on every alarm would not scale).
+      const refs = (await this.config.peek())?.refs;
+      this.snapshots.forgetUnused(this.runs.pinnedSnapshots(), refs ? [refs.definition, refs.variables, refs.env] : []);
+    }
     this.dedupe.forgetExpired(now);
     if (this.outbox.pending()) await this.outbox.flush();
     this.rearm(now);
